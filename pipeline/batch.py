@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .batch_inputs import folders_left_out, matched_inputs, sidecars, stems
 from .batch_pool import run_alone, run_pooled, show_progress, signals_as_ctrl_c
 from .config import GraphError, load_config
 
@@ -56,79 +57,6 @@ class Outcome:
     error: str = ""
     outputs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what the run said of its input (a file cut short, ...)
-
-
-def _stems(inputs: list[Path]) -> list[str]:
-    """The input file stems, or their paths below the common folder when two stems are the same; never two
-    alike, not even by case (one folder on macOS or Windows), and never empty (.x.wav)."""
-    stems = [p.name.split(".")[0] or p.name for p in inputs]
-    if len({s.casefold() for s in stems}) == len(stems):
-        return stems
-    common = Path(os.path.commonpath([str(p.parent) for p in inputs]))
-    stems = ["__".join(p.relative_to(common).with_name(p.name.split(".")[0] or p.name).parts) for p in inputs]
-    if len({s.casefold() for s in stems}) == len(stems):
-        return stems
-    stems = ["__".join(p.relative_to(common).parts).replace(".", "_") for p in inputs]  # S001.edf and S001.bdf
-    taken: set[str] = set()
-    for i, stem in enumerate(stems):  # a/x.wav and a__x.wav both flatten to a__x_wav: number the later ones
-        n, unique = 1, stem
-        while unique.casefold() in taken:
-            n += 1
-            unique = f"{stem}~{n}"
-        taken.add(unique.casefold())
-        stems[i] = unique
-    return stems
-
-
-_PARTS = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".fdt": ".set"}  # BrainVision, EEGLAB: read through the header
-
-
-def _recordings(files: list[Path]) -> list[Path]:
-    """One input per recording: not the data/marker parts of a header also matched (rec.eeg with rec.vhdr),
-    not the later parts of a split FIF (x_raw-1.fif with x_raw.fif: MNE reads them through the first)."""
-    import re
-
-    have, out, listed = set(files), [], {}
-    for p in files:
-        header = _PARTS.get(p.suffix.lower()) and _header_beside(p, _PARTS[p.suffix.lower()], listed)  # (REC.VHDR too)
-        split = re.fullmatch(r"(.+)-\d+(\.fif(?:\.gz)?)", p.name)
-        if header and header in have or split and p.with_name(split[1] + split[2]) in have:
-            continue
-        if header:  # '**/*.eeg' for BrainVision: each failed 'give its header file: path: x.vhdr', a fix --inputs
-            have.add(header)  # cannot take; its header is the input
-            p = header
-        out.append(p)
-    return sorted(set(out))
-
-
-def _header_beside(part: Path, suffix: str, names: dict) -> Path | None:
-    """The header file beside one part of a recording (rec.eeg -> rec.vhdr; REC.EEG -> REC.VHDR, as file_source finds
-    it), or None. `names`: each folder's files by their lower-case name, listed once."""
-    if part.parent not in names:
-        try:
-            names[part.parent] = {q.name.lower(): q for q in part.parent.iterdir()}
-        except OSError:
-            names[part.parent] = {}
-    header = names[part.parent].get((part.stem + suffix).lower())
-    return header if header is not None and header.is_file() else None
-
-
-_SIDECARS = (".json", ".tsv", ".tsv.gz", ".md")  # BIDS sidecars and tables (_channels.tsv, _eeg.json, ...)
-
-
-def _sidecar(path: Path) -> bool:
-    return path.name.lower().endswith(_SIDECARS)
-
-
-def sidecars(pattern: str, out_dir: str) -> list[str]:
-    """The files --inputs matches that are metadata, not recordings (a BIDS tree's): not taken, but said
-    (not those in --out: the batch's own outputs)."""
-    out = Path(out_dir).resolve()
-    return sorted(
-        p
-        for p in glob.glob(pattern, recursive=True)
-        if _sidecar(Path(p)) and Path(p).is_file() and not Path(p).resolve().is_relative_to(out)
-    )
 
 
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
@@ -194,14 +122,9 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
             ]
         )
     out_root = Path(out_dir).resolve()
-    inputs = sorted(  # not the batch's own outputs (--out inside the glob): a re-run would take them as inputs
-        q
-        for q in (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
-        if q.is_file() and not q.is_relative_to(out_root) and not _sidecar(q)
-    )
-    inputs = _recordings(inputs)
+    inputs = matched_inputs(pattern, out_root)
     jobs = []
-    for path, stem in zip(inputs, _stems(inputs)):
+    for path, stem in zip(inputs, stems(inputs)):
         target = out_root / stem
         sets = [f"{source}.path={json.dumps(str(path))}"]
         names = [Path(str(r.params["path"])).name for r in recorders]
@@ -522,6 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not jobs:
             return 2
+    if jobs and (folders := folders_left_out(args.inputs, args.out)):  # (with no job: said below, with the fix)
+        print(
+            f"note: --inputs {args.inputs!r} matches {len(folders)} folder(s) that hold no recording of their own, not "
+            f"taken: {', '.join(folders[:3])}" + (", ..." if len(folders) > 3 else ""),
+            file=sys.stderr,
+        )
     if not jobs:
         out = Path(args.out).resolve()
         inside = [p for p in glob.glob(args.inputs, recursive=True) if Path(p).resolve().is_relative_to(out)]

@@ -23,6 +23,7 @@ RECORDING_SUFFIXES = (
     *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
     *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
 )  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
+RECORDING_FOLDERS = (".ds", ".mff")  # CTF and EGI recordings are folders (file_source reads them, a batch takes them)
 _YAML_FIXES = (  # PyYAML's problem (a regular expression) -> the fix; {0} is the first 'quoted' text in the problem
     (r"'\\t'", "indent with spaces; YAML does not allow tabs"),
     (

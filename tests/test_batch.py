@@ -115,7 +115,7 @@ def test_batch_resumes_and_skips_what_is_complete(corpus):
 
 
 def test_stems_stay_unique(tmp_path):
-    from wavegraph.pipeline.batch import _stems
+    from wavegraph.pipeline.batch_inputs import stems as _stems
 
     a, b, c = tmp_path / "x" / "S001.edf", tmp_path / "x" / "S001.bdf", tmp_path / "y" / "S001.edf"
     assert len(set(_stems([a, b, c]))) == 3

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from wavegraph.pipeline.batch import _stems, plan
+from wavegraph.pipeline.batch import plan
+from wavegraph.pipeline.batch_inputs import stems as _stems
 from wavegraph.pipeline.config import GraphError
 
 GRAPH = """\

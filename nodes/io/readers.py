@@ -8,6 +8,7 @@ import logging
 import shlex
 from pathlib import Path
 
+from wavegraph.pipeline.graph_file import RECORDING_FOLDERS
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
@@ -185,7 +186,7 @@ def open_reader(
             )
             + f"give the path of a readable recording; supported: {SUPPORTED}",
         )
-    if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
+    if path.is_dir() and not path.name.lower().endswith(RECORDING_FOLDERS):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
     # /dev/stdin, a named pipe: read once, and the format sniffing eats its start
     if not path.is_dir() and not path.is_file():
