@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 _watching = threading.Lock()
 _watched = False
@@ -67,6 +68,9 @@ def run_alone(job):
     except cf.process.BrokenProcessPool:
         for proc in procs:
             proc.join(5.0)
+        deadline = time.monotonic() + 5.0  # the pool's own thread may reap it first: our join then sees no exit code
+        while procs and procs[0].exitcode is None and time.monotonic() < deadline:  # until that thread has set it
+            time.sleep(0.02)
         code = procs[0].exitcode if procs else None
         return Outcome(job.input, "failed", error=f"its process died{killed_by(code)}, also when it ran alone")
     except KeyboardInterrupt:  # (stopped as the pool's workers are: run_local)

@@ -407,9 +407,10 @@ class Recorder(Sink[RecorderParams]):
                 write_whole(self._file, np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
             write_whole(self._chunks, f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
         except (OSError, RuntimeError) as e:  # (soundfile's LibsndfileError 'System error.' is a RuntimeError)
+            failed = self._write_failed(e)  # first: libsndfile's cause of a WAV's failure goes with its next seek
             cut_back(self._file, self._n_total if self.format == "wav" else self._whole)
             cut_back(self._chunks, self._logged)
-            raise self._write_failed(e) from None
+            raise failed from None
         if self.format != "wav":
             self._whole = self._file.tell()
         self._logged = self._chunks.tell()
