@@ -1,7 +1,8 @@
 """Sound-card I/O through sounddevice (PortAudio): a microphone source and a speaker sink.
 
 audio_input (live source): the PortAudio callback is the clock master. Each callback block is copied
-  into a bounded queue; read() waits (up to 0.1 s) for the next block and emits it as a signal chunk
+  into a bounded queue (`queue_blocks`, by default QUEUE_S of audio: JACK hands a 480-sample period over as 240
+  callbacks of `blocksize: 2`, and the 100 blocks it was dropped a third of them from a graph that kept up); read() waits (up to 0.1 s) for the next block and emits it as a signal chunk
   (channels, samples), channel type "audio", units "a.u.", names ch0, ch1, ... Chunk t0 counts
   samples since the stream started (sample index / rate), including any block the queue had to drop,
   so time stays on the audio clock. A full queue (the graph is slower than the sound card) drops the
@@ -25,11 +26,16 @@ default. PortAudio scans devices when it is initialised; configure() re-scans wh
 so a JACK server started after sounddevice was first imported is still found. Missing pieces give a
 SpecError naming them: the PortAudio library (apt-get install libportaudio2) or any audio device (on a
 machine without a sound card, start the JACK dummy driver:
-`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &`).
+`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &`). A device that goes away while its stream runs (unplugged,
+its JACK server stopped) fails the node with the next read() or process(), naming it; the stream PortAudio then cannot
+release is left open after RELEASE_WAIT_S (release_stream), not waited for, and PortAudio left to the OS at exit
+(audio_exit.py).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import queue
 import sys
 import threading
@@ -43,11 +49,16 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .audio_exit import leave_at_exit, watch_exit
+
 NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh)"
 NO_DEVICE_HINT = (
     "connect a sound card, or on a machine without one start the JACK dummy driver: "
     "`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &` (apt-get install jackd2)"
 )
+QUEUE_S = 1.0  # s: audio_input's queue holds this much audio, whatever its block (unless given `queue_blocks`)
+RELEASE_WAIT_S = 2.0  # s: how long a stream's stop and close may take, beyond the blocks it still has to play
+_log = logging.getLogger("wavegraph.audio")
 _open_streams = 0  # streams of this module that are open in this process (no PortAudio re-scan then)
 _lock = threading.Lock()
 
@@ -60,6 +71,7 @@ def import_sounddevice(rescan: bool = False):
         raise SpecError(f"audio is unavailable: sounddevice is not installed ({e})", "pip install sounddevice") from e
     except OSError as e:  # sounddevice raises OSError when it cannot find the PortAudio library
         raise SpecError(f"audio is unavailable: sounddevice cannot load PortAudio ({e})", NO_PORTAUDIO_HINT) from e
+    watch_exit()  # (PortAudio's exit once its JACK server went away: audio_exit.py)
     with _lock:
         if rescan and _open_streams == 0:
             sd._terminate()  # PortAudio lists devices only when initialised: re-initialise to see new ones
@@ -77,23 +89,64 @@ def _stream_opened(delta: int) -> None:
 
 def release_stream(stream, drain: bool = False) -> None:
     """Stop a PortAudio stream (letting the blocks already handed to PortAudio play when `drain`)
-    and close it; None is a no-op."""
+    and close it; None is a no-op. PortAudio's JACK host API never returns from stopping or closing a
+    stream whose server went away while it ran (a run whose sound card went away hung in close()): the
+    release runs in a thread of its own, and a stream not released within RELEASE_WAIT_S is left open
+    (_abandon)."""
     if stream is None:
         return
-    try:
-        if drain:
-            stream.stop()
-        else:
-            stream.abort()
-        stream.close()
-    finally:
-        _stream_opened(-1)
+    errors: list[BaseException] = []
+
+    def release():
+        try:
+            if drain:
+                stream.stop()
+            else:
+                stream.abort()
+            stream.close()
+        except BaseException as e:  # noqa: BLE001 — raised below, in the caller's thread
+            errors.append(e)
+
+    worker = threading.Thread(target=release, name="portaudio-release", daemon=True)
+    worker.start()
+    worker.join(RELEASE_WAIT_S + 2 * stream.blocksize / stream.samplerate)
+    if worker.is_alive():
+        _abandon()
+        return
+    _stream_opened(-1)
+    if errors:
+        raise errors[0]
+
+
+def _abandon() -> None:
+    """A stream PortAudio does not release (its JACK server went away): left open, said. It stays counted open, so
+    this process re-scans no devices (PortAudio's re-initialisation would hang on it), and PortAudio is left to the
+    OS at exit (Pa_Terminate would hang or abort the process on it: audio_exit.py)."""
+    leave_at_exit()
+    _log.warning(
+        "audio: PortAudio did not release a stream within %g s (its device or JACK server went away while it "
+        "ran): left open; start the program again to use the sound card once it is back",
+        RELEASE_WAIT_S,
+    )
+
+
+def stream_gone(kind: str, stream, dev: dict) -> None:
+    """RuntimeError when the stream a node started is no longer active: PortAudio stopped it (the device unplugged,
+    its JACK server stopped)."""
+    if stream is not None and not stream.active:
+        raise RuntimeError(
+            f"audio_{kind}: the stream on device {dev['index']} '{dev['name']}' stopped while it ran (device gone: "
+            "unplugged, or its JACK server stopped); reconnect it (`wavegraph devices` lists what is there) and "
+            "run again"
+        ) from None
 
 
 def open_stream(kind: Literal["input", "output"], dev: dict, channels: int, rate: float, block: int, cb):
     """Open and start a float32 PortAudio stream on the device configure() found. A device gone or held by
     another program since then is a SpecError naming it (PortAudio said "Error opening InputStream:
-    Insufficient memory [PaErrorCode -9992]" for a JACK server that had stopped, in a traceback)."""
+    Insufficient memory [PaErrorCode -9992]" for a JACK server that had stopped, in a traceback), and so is
+    a device that runs at another rate than `rate` (PortAudio's JACK host API takes a rate within 1 Hz of
+    the server's: `rate: 48001` ran at 48000 Hz, every time stamp and the rate downstream 21 ppm off)."""
     sd = import_sounddevice()
     cls = sd.InputStream if kind == "input" else sd.OutputStream
     stream = None
@@ -102,6 +155,16 @@ def open_stream(kind: Literal["input", "output"], dev: dict, channels: int, rate
             device=dev["index"], channels=channels, dtype="float32", samplerate=rate, blocksize=block, callback=cb
         )
         _stream_opened(+1)
+        if abs(stream.samplerate - rate) > 1e-9 * rate:
+            runs = float(stream.samplerate)
+            release_stream(stream)
+            raise SpecError(
+                f"audio_{kind}: device {dev['index']} '{dev['name']}' runs at {runs:g} Hz, not at the {rate:g} Hz "
+                f"the graph gives it (PortAudio took that as near enough)",
+                f"give `rate: {runs:g}` (or leave it out: the device's rate)"
+                if kind == "input"
+                else f"resample to {runs:g} Hz before it (a resample node)",
+            )
         stream.start()
         return stream
     except sd.PortAudioError as e:
@@ -171,7 +234,9 @@ class AudioInputParams(NodeParams):
     blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
     dtype: Literal["float32", "float64"] = Field("float32", description="output sample type (samples in [-1, 1])")
     duration: float | None = Field(None, gt=0, description="end after this many seconds of audio")
-    queue_blocks: int = Field(100, ge=1, description="blocks held before `overflow` drops new ones")
+    queue_blocks: int | None = Field(
+        None, ge=1, description="blocks held before `overflow` drops new ones (default: 1 s of them)"
+    )
 
 
 class AudioInput(Source[AudioInputParams]):
@@ -202,7 +267,7 @@ class AudioInput(Source[AudioInputParams]):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._stream = None
-        self._q: queue.Queue = queue.Queue(maxsize=self.params.queue_blocks)
+        self._q: queue.Queue = queue.Queue()  # (sized by configure(), before the callback can run)
         self.reset()
 
     def configure(self, in_specs):
@@ -212,6 +277,8 @@ class AudioInput(Source[AudioInputParams]):
         self._rate = float(p.rate or self._dev["default_samplerate"])
         _check_settings(sd, "input", self._dev, p.channels, self._rate)
         self._block = block_of("input", p.blocksize, self._rate)
+        if self._stream is None:  # (the callback's queue, QUEUE_S of blocks by default)
+            self._q = queue.Queue(maxsize=p.queue_blocks or math.ceil(QUEUE_S * self._rate / self._block))
         self._limit = None if p.duration is None else int(round(p.duration * self._rate))
         self.latency_samples = self._block
         self.out_specs = {"out": self._spec(self._rate)}
@@ -262,9 +329,7 @@ class AudioInput(Source[AudioInputParams]):
         try:
             start, block, overflowed = self._q.get(timeout=0.1)
         except queue.Empty:
-            assert self._stream is not None  # started above
-            if not self._stream.active:
-                raise RuntimeError(f"audio_input: the stream on '{self._dev['name']}' stopped (device gone?)") from None
+            stream_gone("input", self._stream, self._dev)
             return {}
         gap = self._gap_next or overflowed or start != self._expected
         self._gap_next = False
@@ -400,6 +465,7 @@ class AudioOutput(Sink[AudioOutputParams]):
         x = inputs["in"].data
         if x.size == 0:
             return {}
+        stream_gone("output", self._stream, self._dev)  # (its blocks would pile up unplayed, without back-pressure)
         frames = np.ascontiguousarray(x.T, dtype=np.float32)  # PortAudio wants (samples, channels)
         frames = self._speaker_safe(frames)
         with self._buf_lock:

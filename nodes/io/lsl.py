@@ -57,7 +57,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
   that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), what a restarted
   outlet sent before liblsl reconnected to it is counted `restart_lost` and said (lsl_restart.py), and
-  `idle_timeout` still ends a stream that does not come back. An outlet back with another layout, or (while
+  `idle_timeout` still ends a stream that does not come back (liblsl's 5 s wait, with clock_sync, for the clock offset
+  of an outlet gone before it had it is such a silence: `clock_sync_timeout`, said). An outlet back with another layout, or (while
   a signal is silent; once a marker stream's outlet is gone, 5 s after it went) one of its name and type started
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
   (`outlet_changed`). `ends_with_others: true` ends it when every other source of its process has ended (the marker
@@ -295,6 +296,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
             (data, ts), self._held = self._held, None
         else:
             want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
+            asked = pylsl.local_clock()
             try:
                 # pylsl has no annotations (its inferred return includes None): as_numpy gives two arrays
                 data, ts = cast(
@@ -305,6 +307,10 @@ class LslInlet(Source[LslInletParams], InletChecks):
                 self.count("outlet_lost")
                 _log.warning("lsl_inlet: %s", outlet_gone_said(self._info, p.recover))
                 return self._end()
+            except pylsl.util.TimeoutError:  # clock_sync: no clock offset from an outlet gone again (lsl_checks)
+                self._offset_timeout()
+                data, ts = np.empty((0, 0)), np.empty(0)
+                self._idle_since = asked if self._idle_since is None else self._idle_since
             now = pylsl.local_clock()
             if len(ts) == 0:
                 if self._idle_since is None:

@@ -7,7 +7,8 @@ clock reset (`clock_back`), a jump off the LSL clock (`clock_off`); the first ga
 NaN/inf (`bad_timestamps`) are given the time of the samples before them. A backlog of 2 s in liblsl's buffer is said
 (`behind`: liblsl drops what exceeds `buffer_s`). Timestamps more than 5 % off the nominal rate (`rate_off_nominal`),
 voltage channels without a unit whose values go beyond 1 V (`unit_missing`). With `recover`: an outlet back with another
-layout (`outlet_changed`) ends the stream.
+layout (`outlet_changed`) ends the stream; liblsl's timeout waiting for the clock offset of an outlet gone before it had
+it is a silence (`clock_sync_timeout`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,23 @@ class InletChecks:
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
         return bool(changed)
+
+    def _offset_timeout(self) -> None:
+        """A pull liblsl ended with its timeout error: with clock_sync and `recover` it waits 5 s for the clock offset of
+        the outlet (at the first samples, and again after each reconnection), then raises, when that outlet went away
+        before it had it (an amplifier whose link drops, comes back and drops again; a raw pylsl TimeoutError failed
+        the node). Counted `clock_sync_timeout`, said once; the read is an empty one, so the silence is checked as any
+        other (idle_timeout, stalls, the outlet back changed)."""
+        if "clock_sync_timeout" not in self.counters:
+            _log.warning(
+                "lsl_inlet: stream '%s': liblsl waited 5 s for its outlet's clock offset (clock_sync) and got none: "
+                "the outlet went away before liblsl had it (just after the graph connected, or after liblsl "
+                "reconnected to it: `recover`), and what it had received of it is not stamped; taken as a silence "
+                "(idle_timeout ends a stream that does not come back), counted clock_sync_timeout; a stream sent "
+                "from this computer needs no clock_sync: `clock_sync: false` spares the wait",
+                self._name(),
+            )
+        self.count("clock_sync_timeout")
 
     def _filled(self, ts: np.ndarray, now: float) -> np.ndarray:
         """Timestamps NaN or inf (a sender's broken clock: they made every chunk time NaN from there on) replaced

@@ -10,6 +10,9 @@ lsl_outlet (sink): publishes its input.
   `timestamps: now` stamps with the LSL clock at push (what a live app would do; the markers of one chunk: the
   last now, the others back-dated by their onsets, as pylsl does a chunk's samples); `stream` uses the
   chunk times, right when the stream came from lsl_inlet (its t0 is already LSL time).
+  At the end of its input, while consumers are attached, the outlet stays up until LINGER_S after its last push: liblsl
+  drops every sample an inlet had received but not pulled once its outlet goes, so a consumer that pulls every 0.5 s
+  (a recorder's loop) lost the last half second of a graph's stream.
 
 Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
 configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
@@ -18,6 +21,7 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from typing import Any, Literal
 
@@ -33,6 +37,7 @@ from .lsl_units import channel_units
 _log = logging.getLogger("wavegraph.lsl")
 _PUBLISHED: dict[str, weakref.ref] = {}  # source_id -> the lsl_outlet of this process that published it last
 STAMPS_OFF_S = 600.0  # s: chunk times this far from the LSL clock are on another clock (lsl_inlet's CLOCK_OFF_S)
+LINGER_S = 1.0  # s: an ending outlet with consumers stays up this long after its last push, for them to pull it
 
 
 class LslOutletParams(NodeParams):
@@ -54,6 +59,7 @@ class LslOutlet(Sink[LslOutletParams]):
         super().__init__(**params)
         self._outlet = None
         self.pushed = 0
+        self._pushed_at: float | None = None  # monotonic: the last push (finish)
 
     def configure(self, in_specs):
         pylsl = import_pylsl()
@@ -145,6 +151,7 @@ class LslOutlet(Sink[LslOutletParams]):
         if self._outlet is None:
             self._open()
         assert self._outlet is not None  # opened above
+        self._pushed_at = time.monotonic()
         if self._markers:
             self._push_markers(c)
             return {}
@@ -204,6 +211,15 @@ class LslOutlet(Sink[LslOutletParams]):
                 self.params.name,
                 off,
             )
+
+    def finish(self):
+        """At the end of the input: while consumers are attached, stay up until LINGER_S after the last push, so that
+        they pull the last samples (liblsl drops what an inlet had received but not pulled once its outlet goes)."""
+        if self._outlet is not None and self._pushed_at is not None:
+            wait = self._pushed_at + LINGER_S - time.monotonic()
+            if wait > 0 and self._outlet.have_consumers():
+                time.sleep(wait)
+        return {}
 
     def close(self):
         self._outlet = None  # pylsl destroys the outlet; consumers see it disappear
