@@ -14,6 +14,7 @@ The scan and GLA each have a sequential form (the plain recurrence, one step at 
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -43,6 +44,19 @@ def _shape(t: torch.Tensor | None, name: str, shape: tuple) -> None:
     if t is None:
         return
     _need(tuple(t.shape) == tuple(shape), f"{name} has shape {tuple(t.shape)}, expected {tuple(shape)}")
+
+
+def _own_memory(t: torch.Tensor, name: str) -> None:
+    """ValueError for a state the op updates in place whose elements share memory (a broadcast view: expand(), a
+    stride of 0): selective_state_update's reference wrote every row into that one place (a UserWarning, and the state
+    silently the last row's), the Triton path and the other ops raised torch's 'more than one element ... refers to a
+    single memory location'."""
+    shared = any(stride == 0 and size > 1 for stride, size in zip(t.stride(), t.shape))
+    _need(
+        not shared,
+        f"{name} is a broadcast view (shape {tuple(t.shape)}, strides {t.stride()}): its elements share "
+        f"memory, so it cannot be updated in place; pass {name}.clone()",
+    )
 
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -163,6 +177,7 @@ def check_state_update_args(
     _shape(z, "z", (bsz, d))
     _shape(dt_bias, "dt_bias", (d,))
     _floating(state=state, x=x, dt=dt, A=A, B=B, C=C, D=D, z=z, dt_bias=dt_bias)
+    _own_memory(state, "state")
     if state_batch_indices is None:
         _need(state.shape[0] == bsz, f"state has {state.shape[0]} slots but batch is {bsz}; pass state_batch_indices")
     else:
@@ -252,8 +267,9 @@ def causal_conv1d_ref(x, weight, bias=None, initial_state=None, activation=None)
     return _activate(y, activation).to(x.dtype), final
 
 
-def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
-    """One step; conv_state (batch, dim, width-1) is rolled in place to hold the latest width-1 inputs."""
+def check_conv_update_args(x, conv_state, weight, bias) -> tuple[int, int, int]:
+    """(batch, dim, width) of a causal_conv1d_update call, or a ValueError naming the argument as it was passed (both
+    backends call this: the Triton one named conv_state `initial_state`)."""
     _need(x.dim() == 2, f"x must be (batch, dim), got shape {tuple(x.shape)}")
     b, d = x.shape
     _need(weight.dim() == 2 and weight.shape[0] == d, f"weight must be (dim={d}, width), got {tuple(weight.shape)}")
@@ -262,6 +278,13 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
     _shape(conv_state, "conv_state", (b, d, w - 1))
     _shape(bias, "bias", (d,))
     _floating(x=x, conv_state=conv_state, weight=weight, bias=bias)
+    _own_memory(conv_state, "conv_state")
+    return b, d, w
+
+
+def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
+    """One step; conv_state (batch, dim, width-1) is rolled in place to hold the latest width-1 inputs."""
+    check_conv_update_args(x, conv_state, weight, bias)
     xcat = torch.cat([conv_state.to(x.dtype), x[:, :, None]], dim=-1)  # (b, d, w)
     y = _activate((xcat.float() * weight.float()).sum(-1) + (0.0 if bias is None else bias.float()), activation)
     conv_state.copy_(xcat[:, :, 1:])  # only once the activation is known good: a bad one leaves the state alone
@@ -290,6 +313,20 @@ def check_chunk_size(chunk_size) -> None:
     _need(whole and int(chunk_size) >= 1, f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
 
 
+def gla_scale(scale, dk: int) -> float:
+    """GLA's output scale: dk**-0.5 for None, else `scale` as a float. ValueError unless it is a finite real number (or a
+    one-element real tensor): a string or a list was "only integer tensors of a single element can be converted to an
+    index" on the reference, 1j was cut to its real part there (an error on the Triton path), and NaN or inf made every
+    output NaN on both."""
+    if scale is None:
+        return dk**-0.5
+    if isinstance(scale, torch.Tensor) and scale.numel() == 1 and not scale.is_complex():
+        scale = scale.item()
+    ok = isinstance(scale, numbers.Real) and not isinstance(scale, bool) and math.isfinite(scale)
+    _need(ok, f"scale must be a finite real number (None: 1/sqrt(dk)), got {scale!r}")
+    return float(scale)
+
+
 def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
     b, h, L, dk = q.shape
@@ -308,7 +345,7 @@ def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
 def gla_recurrent_ref(q, k, v, g, initial_state=None, scale=None):
     """Sequential form of GLA: the plain recurrence, token by token. Returns (o, final_state fp32)."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
-    scale = dk**-0.5 if scale is None else scale
+    scale = gla_scale(scale, dk)
     cdt = state_dtype(initial_state)
     S = q.new_zeros(b, h, dk, dv, dtype=cdt) if initial_state is None else initial_state.to(cdt).clone()
     qf, kf, vf, gf = q.to(cdt), k.to(cdt), v.to(cdt), g.to(cdt)
@@ -326,7 +363,7 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     The pairwise decays are formed explicitly and masked to j <= i, so only exp(<=0) is ever taken."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
     check_chunk_size(chunk_size)
-    scale = dk**-0.5 if scale is None else scale
+    scale = gla_scale(scale, dk)
     cdt = state_dtype(initial_state)
     S = q.new_zeros(b, h, dk, dv, dtype=cdt) if initial_state is None else initial_state.to(cdt).clone()
     # a gate of -inf (forget all) would make the in-chunk differences G_i - G_j = -inf - -inf = NaN; below GATE_FLOOR
@@ -350,8 +387,9 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     return o.to(v.dtype), S
 
 
-def gla_step_ref(q, k, v, g, state, scale=None):
-    """One token: q, k, g (batch, heads, dk), v (batch, heads, dv); `state` (batch, heads, dk, dv) updated in place."""
+def check_gla_step_args(q, k, v, g, state) -> tuple[int, int, int, int]:
+    """(batch, heads, dk, dv) of a one-token GLA step, or a ValueError naming the argument and the shape it was passed
+    with (both backends call this: the Triton one added a time axis first, so a k of too few axes was an IndexError)."""
     _need(q.dim() == 3, f"q must be (batch, heads, dk), got shape {tuple(q.shape)}")
     b, h, dk = q.shape
     _need(dk >= 1, f"q has shape {tuple(q.shape)}: the key dim dk (its last axis) must be >= 1")
@@ -361,7 +399,14 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     _shape(g, "g", (b, h, dk))
     _shape(state, "state", (b, h, dk, dv))
     _floating(q=q, k=k, v=v, g=g, state=state)
-    scale = dk**-0.5 if scale is None else scale
+    _own_memory(state, "state")
+    return b, h, dk, dv
+
+
+def gla_step_ref(q, k, v, g, state, scale=None):
+    """One token: q, k, g (batch, heads, dk), v (batch, heads, dv); `state` (batch, heads, dk, dv) updated in place."""
+    _, _, dk, _ = check_gla_step_args(q, k, v, g, state)
+    scale = gla_scale(scale, dk)
     cdt = state_dtype(state)
     prev = state.to(cdt)
     if prev is state and torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, g, state)):

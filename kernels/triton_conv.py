@@ -143,12 +143,8 @@ def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None, blo
 
 
 def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None, block_d: int = 64):
-    if x.dim() != 2:
-        raise ValueError(f"x must be (batch, dim), got shape {tuple(x.shape)}")
-    b, d = x.shape
-    _ref.check_conv_args(x[:, :, None], weight, bias, conv_state)
+    b, d, w = _ref.check_conv_update_args(x, conv_state, weight, bias)
     silu = _silu_flag(activation)
-    w = weight.shape[1]
     xc, wc = x.contiguous(), weight.contiguous()
     bc = None if bias is None else bias.contiguous()
     work = conv_state if conv_state.is_contiguous() else conv_state.contiguous()
@@ -162,7 +158,7 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None, bloc
         bc if bc is not None else y,
         y,
         d,
-        WIDTH=w,
+        WIDTH=w,  # pyright: ignore[reportArgumentType]
         HAS_BIAS=bc is not None,  # pyright: ignore[reportArgumentType]
         SILU=silu,  # pyright: ignore[reportArgumentType]
         BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]

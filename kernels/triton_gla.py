@@ -137,7 +137,7 @@ def _blocks(dk: int, dv: int) -> tuple[int, int]:
 def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     b, h, L, dk, dv = _ref.check_gla_args(q, k, v, g, initial_state)
     _ref.check_chunk_size(chunk_size)
-    scale = dk**-0.5 if scale is None else float(scale)
+    scale = _ref.gla_scale(scale, dk)
     g = g.clamp_min(_ref.GATE_FLOOR)  # a -inf gate would give NaN differences inside a chunk (see gla_chunk_ref)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))
     s0 = None if initial_state is None else initial_state.float().contiguous()
@@ -167,12 +167,8 @@ def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
 
 
 def gla_step(q, k, v, g, state, scale=None):
-    if q.dim() != 3:
-        raise ValueError(f"q must be (batch, heads, dk), got shape {tuple(q.shape)}")
-    b, h, dk = q.shape
-    _ref.check_gla_args(q[:, :, None], k[:, :, None], v[:, :, None], g[:, :, None], state)
-    dv = v.shape[-1]
-    scale = dk**-0.5 if scale is None else float(scale)
+    b, h, dk, dv = _ref.check_gla_step_args(q, k, v, g, state)
+    scale = _ref.gla_scale(scale, dk)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))
     work = state if state.is_contiguous() else state.contiguous()
     o = torch.empty_like(v)

@@ -153,41 +153,44 @@ class ShmEdgeSender(EdgeSender):
             self._lane = Lane.open(shm_dir(), self.shm_prefix)
 
     def send(self, chunk: Chunk, timeout: float | None = None) -> bool:
-        if self._lane is not None:
-            return self._send_lane(chunk, timeout)
-        if self._lane_open:  # a receiver that binds after this sender connected makes its lane late
-            self._open_lane()
-            self._lane_open = self._lane is not None  # the first message decides: no lane, ZeroMQ for good
+        try:
             if self._lane is not None:
                 return self._send_lane(chunk, timeout)
-        data = chunk.data
-        if type(data) is not np.ndarray or data.nbytes < self.shm_min:
-            return super().send(chunk, timeout)
-        head, body = wire.encode(chunk, self.seq, self.spec_id)
-        n = len(body)
-        ring = self._ring_for(n)
-        if ring is None:
-            self.counters["shm_fallback"] += 1
-            return self._send_frames(head, body, n < self.copy_threshold, chunk.eos, timeout, n)
-        slot = self._slot(ring, chunk.eos, timeout)
-        if slot < 0:
-            return False
-        mm = ring.mm
-        start = ring.offset + slot * ring.slot_bytes
-        ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
-        if NOTIFY_FIRST:
-            mm[slot] = _WRITING
-        else:
-            mm[start : start + n] = body
-            mm[slot] = _FULL
-        if not self._send_frames(ref + head, None, True, chunk.eos, timeout, n):  # one frame: one recv there
-            mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
-            return False
-        if NOTIFY_FIRST:
-            mm[start : start + n] = body
-            mm[slot] = _FULL
-        self.counters["shm_sent"] += 1
-        return True
+            if self._lane_open:  # a receiver that binds after this sender connected makes its lane late
+                self._open_lane()
+                self._lane_open = self._lane is not None  # the first message decides: no lane, ZeroMQ for good
+                if self._lane is not None:
+                    return self._send_lane(chunk, timeout)
+            data = chunk.data
+            if type(data) is not np.ndarray or data.nbytes < self.shm_min:
+                return super().send(chunk, timeout)
+            head, body = wire.encode(chunk, self.seq, self.spec_id)
+            n = len(body)
+            ring = self._ring_for(n)
+            if ring is None:
+                self.counters["shm_fallback"] += 1
+                return self._send_frames(head, body, n < self.copy_threshold, chunk.eos, timeout, n)
+            slot = self._slot(ring, chunk.eos, timeout)
+            if slot < 0:
+                return False
+            mm = ring.mm
+            start = ring.offset + slot * ring.slot_bytes
+            ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
+            if NOTIFY_FIRST:
+                mm[slot] = _WRITING
+            else:
+                mm[start : start + n] = body
+                mm[slot] = _FULL
+            if not self._send_frames(ref + head, None, True, chunk.eos, timeout, n):  # one frame: one recv there
+                mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
+                return False
+            if NOTIFY_FIRST:
+                mm[start : start + n] = body
+                mm[slot] = _FULL
+            self.counters["shm_sent"] += 1
+            return True
+        except wire.WireError as e:  # a dtype that cannot travel: dropped and counted (EdgeSender._unsendable)
+            return self._unsendable(chunk, e, timeout)
 
     def _send_lane(self, chunk: Chunk, timeout: float | None) -> bool:
         """send() over the lane: a small chunk whole in the lane, any other through a ring slot with its

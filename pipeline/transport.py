@@ -74,12 +74,14 @@ release message) rather than relying on the linger alone. Each end makes its own
 (one I/O thread) unless `context=` is given; then closing the socket is up to the caller's context
 for the linger (the context's term() waits for it).
 
-Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts;
+Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts, rejected_dtype (chunks of a
+dtype no wire code carries, object or float128 say: dropped, seq consumed, as one process drops them);
 receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 
@@ -125,6 +127,7 @@ COPY_THRESHOLD = 64 * 1024  # payloads at least this large are sent zero-copy
 ONE_FRAME_MAX = 16 * 1024  # payloads smaller than this go as one frame (header + payload, wire.encode_one)
 BATCH_BYTES = 64 * 1024  # a batching sender holds at most this much while its pipe is full
 BATCH_MAX = 16  # and at most this many chunks (nor more than hwm)
+log = logging.getLogger("wavegraph.transport")
 
 
 class EdgeSender(_Endpoint):
@@ -197,6 +200,7 @@ class EdgeSender(_Endpoint):
         drop_oldest: never waits, except for end-of-stream chunks; when the pipe is full the chunk is
         dropped, counted in `dropped_full`, and its seq consumed (the receiver marks the gap).
         The array must not be modified afterwards: large payloads are sent without a copy.
+        A chunk whose dtype cannot travel is dropped, not sent (see _unsendable): True, nothing to retry.
         """
         frame = self._cached_frame(chunk)
         if frame is not None:  # the stream's usual small layout (the common case): one send, one recv there
@@ -212,11 +216,32 @@ class EdgeSender(_Endpoint):
                 return True
             return self._send_frames(frame, None, True, False, timeout, nbytes)
         data = chunk.data
-        if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
-            return self._send_frames(self._new_frame(chunk), None, True, chunk.eos, timeout, data.nbytes)
-        head, body = wire.encode(chunk, self.seq, self.spec_id)
+        try:
+            if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
+                return self._send_frames(self._new_frame(chunk), None, True, chunk.eos, timeout, data.nbytes)
+            head, body = wire.encode(chunk, self.seq, self.spec_id)
+        except wire.WireError as e:
+            return self._unsendable(chunk, e, timeout)
         nbytes = len(body)
         return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
+
+    def _unsendable(self, chunk: Chunk, e: wire.WireError, timeout: float | None) -> bool:
+        """send() of a chunk that wire.encode refused for its dtype (object, float128, str: no wire code; any other
+        WireError is raised). One process drops such a chunk and counts it at the receiving node (executor._fits); it
+        failed the sending worker here, with a traceback. It is dropped, counted (`rejected_dtype`) and logged once,
+        its seq consumed so that the receiver flags the next chunk gap; an end-of-stream chunk goes on without its data.
+        True: the caller has nothing to send again."""
+        if e.reason != "dtype":
+            raise e
+        if chunk.eos:
+            return self.send(Chunk(np.zeros(0), chunk.t0, eos=True, origin_ns=chunk.origin_ns), timeout)
+        self.seq += 1
+        if "rejected_dtype" not in self.counters:
+            log.warning(
+                "edge to %s: dropped a chunk that cannot be sent (%s); further ones are only counted", self.endpoint, e
+            )
+        self.counters["rejected_dtype"] = self.counters.get("rejected_dtype", 0) + 1
+        return True
 
     def _cached_frame(self, chunk: Chunk) -> bytes | None:
         """The one-frame message (wire.encode_one) of a chunk with the stream's cached layout: a small
