@@ -299,7 +299,6 @@ class EdgeSecurity:
                 sock.curve_server = True
                 sock.curve_publickey, sock.curve_secretkey = public, secret
                 sock.zap_domain = edge.encode()
-                self._watch_handshakes(sock, edge)
         else:
             if edge in self.peers:  # per-process keys: the receiving process's own server key
                 path = _resolve(self.peers[edge], self.base_dir)
@@ -333,30 +332,6 @@ class EdgeSecurity:
                 self._auth.start()
             self._auth.configure_curve_callback(domain=edge, credentials_provider=_Allowed(self, allowed))
 
-    def refuse(self, edge: str) -> None:
-        """Count a refused handshake on `edge` (from the ZAP handler's thread or a socket monitor's)."""
-        with self._lock:
-            self.refused[edge] = self.refused.get(edge, 0) + 1
-
-    def _watch_handshakes(self, sock: zmq.Socket, edge: str) -> None:
-        """Count the handshakes libzmq refuses before the ZAP handler is asked (a protocol failure): a sender that does
-        not hold this server's public key (its hello does not decrypt; refused, but rx_refused_peers said 0), or a
-        plain peer when this end sees the mismatch first (one that hangs up first fails as a sender closed mid-handshake
-        does, which is not counted). A thread reads the socket's monitor until the socket closes."""
-        monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_MONITOR_STOPPED)
-        threading.Thread(target=self._count_failed, args=(monitor, edge), name=f"wg-curve-{edge}", daemon=True).start()
-
-    def _count_failed(self, monitor: zmq.Socket, edge: str) -> None:
-        from zmq.utils.monitor import parse_monitor_message
-
-        try:
-            while parse_monitor_message(monitor.recv_multipart())["event"] != zmq.EVENT_MONITOR_STOPPED:
-                self.refuse(edge)
-        except zmq.ZMQError:  # the context was terminated first
-            pass
-        finally:
-            monitor.close(linger=0)
-
     def stop(self) -> None:
         if self._auth is not None:
             self._auth.stop()
@@ -370,7 +345,7 @@ class _Allowed:
     def callback(self, domain: str, key: bytes) -> bool:
         if key in self.keys:
             return True
-        self.owner.refuse(domain)
+        self.owner.refused[domain] = self.owner.refused.get(domain, 0) + 1
         return False
 
 

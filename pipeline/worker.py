@@ -348,9 +348,11 @@ def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
         for key in ("rejected", *rejected_by_reason, "seq_missing", "seq_reset", "shm_received", "shm_copied"):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
-    elif counters.get("dropped_full"):
-        stats["counters"]["tx_dropped_full"] = stats["counters"].get("tx_dropped_full", 0) + counters["dropped_full"]
-        stats["drops"] += counters["dropped_full"]  # drop_oldest at the sender (a full pipe): chunks lost all the same
+        return
+    for key in ("dropped_full", "rejected_dtype"):  # (a chunk of a dtype the wire cannot carry: dropped at the sender)
+        if counters.get(key):
+            stats["counters"][f"tx_{key}"] = stats["counters"].get(f"tx_{key}", 0) + counters[key]
+            stats["drops"] += counters[key]  # drop_oldest at the sender (a full pipe), a dtype: chunks lost all the same
 
 
 def _reject_eos(rx: EdgeReceiver) -> None:

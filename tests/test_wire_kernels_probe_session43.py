@@ -9,23 +9,19 @@ import os
 os.environ.setdefault("TRITON_INTERPRET", "1")  # must precede the first triton import
 
 import textwrap  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import wavegraph.kernels as kernels  # noqa: E402
-import zmq  # noqa: E402
 from wavegraph.kernels.dispatch import triton_available  # noqa: E402
 from wavegraph.pipeline import shm  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.config import load_config  # noqa: E402
-from wavegraph.pipeline.curve import EdgeSecurity, make_keys  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
 from wavegraph.pipeline.runner import run_graph  # noqa: E402
 from wavegraph.pipeline.spec import signal_spec  # noqa: E402
-from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint  # noqa: E402
+from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender, ipc_endpoint  # noqa: E402
 
 BACKENDS = ["ref", pytest.param("triton", marks=pytest.mark.skipif(not triton_available(), reason="no triton"))]
 B, H, DK, DV = 2, 2, 4, 3
@@ -127,44 +123,6 @@ def test_a_broadcast_state_updated_in_place_is_a_clear_error(monkeypatch, backen
     assert torch.equal(state, before)
 
 
-# --------------------------------------------------------------------------------------- CURVE edges, wrong keys
-
-
-def _until(pred, seconds: float = 30.0) -> bool:
-    """Poll `pred` until it holds or a generous deadline passes (against a hang, not a timing assert)."""
-    deadline = time.monotonic() + seconds
-    while not pred():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def test_a_curve_receiver_counts_a_sender_that_holds_another_server_key(tmp_path):
-    """A CURVE edge refused a sender holding another server key (its hello does not decrypt, so libzmq refuses it before
-    the ZAP handler is asked) but did not count it: security.refused (the summary's rx_refused_peers) stayed 0,
-    although the docs say a refused handshake is counted; only a client key missing from `clients` was. Now libzmq's
-    protocol failures of the handshake are counted too; nothing from the sender reaches the graph, and close() returns."""
-
-    keys = {name: make_keys(str(tmp_path / name)) for name in ("server", "client", "rogue")}
-    spec = signal_spec(100.0, ["a"])
-    sec = EdgeSecurity({"server_key": keys["server"][1], "clients": [keys["client"][0]]}, str(tmp_path))
-    ctx = zmq.Context()
-    rx = EdgeReceiver(tcp_endpoint(), spec, context=ctx, secure=sec.hook("tcp://127.0.0.1:1", "e1", ctx, server=True))
-    rogue = EdgeSecurity({"server_key": keys["rogue"][0], "client_key": keys["client"][1]}, str(tmp_path))
-    tx = EdgeSender(rx.endpoint, spec, secure=rogue.hook(rx.endpoint, "e1", None, server=False), linger_ms=0)
-    try:
-        tx.send(Chunk(np.zeros((1, 4))), timeout=1.0)
-        assert _until(lambda: sec.refused.get("e1", 0) >= 1), sec.refused
-        assert rx.recv(timeout=0.2) is None and rx.counters["received"] == 0
-    finally:
-        tx.close()
-        closer = threading.Thread(target=lambda: (rx.close(), sec.stop(), ctx.term()), daemon=True)
-        closer.start()
-        closer.join(30)
-        assert not closer.is_alive(), "closing the CURVE receiver hung"
-
-
 # ------------------------------------------------------------------------- chunks whose dtype cannot travel
 
 
@@ -196,6 +154,8 @@ def test_a_chunk_of_a_dtype_that_cannot_travel_is_dropped_across_processes_as_in
         result = run_graph(build_graph(load_config(tmp_path / "g.yaml")), in_process=in_process)
         assert not result.failure, result.failure
         assert result.stats["rec"]["gaps"] == 1
+        if not in_process:  # the sending node's summary says the chunk it could not send (it said nothing)
+            assert result.stats["src"]["counters"].get("tx_rejected_dtype") == 1, result.stats["src"]
         outputs.append((tmp_path / out).read_text())
     assert outputs[0] == outputs[1] and outputs[0].count("\n") == 1 + 19 * 25
 
