@@ -73,8 +73,9 @@ class Capture(Sink):
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         chunk = inputs["in"]
-        if chunk.data.size:
-            self.chunks.append(chunk)
+        if chunk.data.size:  # a copy: a node may fill its next output into the array it returned (a buffer of its own,
+            # which a recorder had written by then): every chunk kept was the last one's values, the run's end state
+            self.chunks.append(chunk.with_data(chunk.data.copy()))
         return {}
 
     def stream(self) -> Stream:
@@ -117,6 +118,23 @@ def _ports_may_follow_params(cls: type) -> bool:
         if "__init__" in klass.__dict__ or not isinstance(klass.__dict__.get("inputs", ()), (tuple, list)):
             return True
     return True  # (not a Node: built, as before)
+
+
+def _python(value: Any, arrays: bool = False) -> Any:
+    """A parameter as a graph file gives it, inside lists, tuples and dicts too: a pathlib.Path as its text (was
+    "Input should be a valid string"), numpy's scalars (h_freq from np.arange, np.float32, np.bool_) as Python's
+    (in_process=False refused np.int64 as 'cannot be sent to its worker: give numbers'; from_yaml's overrides wrote
+    it as the text '16', refused as 'text, not a number: write it without quotes'); `arrays`: an array as a list
+    too (from_yaml: YAML holds no array). Text is what goes to worker processes (JSON)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.generic) or (arrays and isinstance(value, np.ndarray)):
+        return value.tolist()
+    if type(value) in (list, tuple):
+        return type(value)(_python(v, arrays) for v in value)
+    if type(value) is dict:
+        return {_python(k, arrays): _python(v, arrays) for k, v in value.items()}
+    return value
 
 
 class _NotThisThread(logging.Filter):
@@ -162,15 +180,24 @@ class GraphBuilder:
         self._running: list[StopFlag] = []  # the runs going on (stop())
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: Sequence[str] | Mapping[str, Any] | str = ()) -> GraphBuilder:
+    def from_yaml(
+        cls, path: str | Path, overrides: Sequence[str] | Mapping[str, Any] | str | None = ()
+    ) -> GraphBuilder:
         """A graph file, with `overrides` as `--set` takes them: ["rec.path=out/x.fif", ...], one such text, or
-        {"rec.path": "out/x.fif"} (the values as Python gives them)."""
-        if isinstance(overrides, Mapping):  # was "--set: cannot read override 'rec.path'", as was a single text
-            overrides = [
-                f"{k}={json.dumps(os.fspath(v) if isinstance(v, os.PathLike) else v, default=str)}"
-                for k, v in overrides.items()
-            ]
-        config = load_config(path, [overrides] if isinstance(overrides, str) else list(overrides))
+        {"rec.path": "out/x.fif"} (the values as Python gives them; or its items(), pairs)."""
+        # a dict (was "--set: cannot read override 'rec.path'"), its items() or pairs (were "AttributeError: 'tuple' object
+        # has no attribute 'partition'"), None (was 'not iterable'), one text (was read letter by letter)
+        if overrides is None or isinstance(overrides, str):
+            given: list[Any] = [] if overrides is None else [overrides]
+        else:
+            given = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+        if odd := [o for o in given if not isinstance(o, str) and not (isinstance(o, tuple) and len(o) == 2)]:
+            fix = "pass texts ['node.param=value', ...] or a dict {'node.param': value}"
+            raise GraphError([("--set", 0, f"override {odd[0]!r} is not text", fix)])
+        texts = [
+            o if isinstance(o, str) else f"{o[0]}={json.dumps(_python(o[1], arrays=True), default=str)}" for o in given
+        ]
+        config = load_config(path, texts)
         g = cls(config.name)
         g.nodes, g.edges, g.processes, g._file = (
             list(config.nodes),
@@ -192,7 +219,10 @@ class GraphBuilder:
             if isinstance(type_, type):  # the class itself: its name as a graph file writes it
                 fix = f"pass its name: '{getattr(type_, 'type_name', None) or f'{type_.__module__}:{type_.__qualname__}'}'"
             raise GraphError([(self._file, 0, f"node type {type_!r} is not a type name", fix)])
-        node_id = id or f"{type_.split(':')[-1].lower()}{len(self.nodes)}"
+        stem, taken = type_.split(":")[-1].lower(), {n.id for n in self.nodes}  # an id of its own, not one given:
+        # 'notch2' after a node given id='notch2' was 'used twice; fix: pass another id=', though none was passed
+        free = (f"{stem}{k}" for k in range(len(self.nodes), len(self.nodes) + len(taken) + 1))
+        node_id = id or next(x for x in free if x not in taken)
         if not isinstance(node_id, str) or "." in node_id:  # as a graph file's ids: 'a.b' read as node 'a', port 'b'
             fix = f"pass id={str(node_id).replace('.', '_')!r}" if isinstance(node_id, str) else "pass id='name'"
             raise GraphError([(self._file, 0, f"node id {node_id!r} must be text without '.'", fix)])
@@ -216,9 +246,7 @@ class GraphBuilder:
                 ]
             )
         sources = [self._output(src) for src in inputs]  # each checked before the node is added
-        # a pathlib.Path (path=Path("rec.edf"), a notebook's way) as the text a graph file gives: was 'parameter 'path'
-        # = PosixPath(...): Input should be a valid string'; text is also what goes to worker processes (JSON)
-        params = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in params.items()}
+        params = {k: _python(v) for k, v in params.items()}
         self.nodes.append(NodeConfig(node_id, type_, params, on_error, 0))
         for src, port in zip(sources, ports):
             self.connect(src, f"{node_id}.{port}")

@@ -226,7 +226,9 @@ class FileSource(Source[FileSourceParams]):
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
-        self._block, self._said_nonfinite = None, False
+        # a fresh stream, as configure() starts one (a sine's does): configured again by hand (a notebook's cell run
+        # twice), the replay began where the last one ended and gave nothing
+        self._block, self._said_nonfinite, self.position = None, False, 0
         if (cap := max(drift_cap(r), DEFAULT_CHUNK)) < self.chunk_size:  # (a clock far off: chunks no smaller)
             # the user's chunk_size (or chunk_duration) changed: a warning (was INFO: chunks of 100, 500 asked, unsaid)
             asked = "chunk_duration" if p.chunk_duration is not None else "chunk_size"

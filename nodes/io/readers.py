@@ -172,6 +172,11 @@ def open_reader(
                 "(each file's outputs in FOLDER/<name>/), or a shell loop (docs/speech.md, 'Enhancing a recording, and "
                 "a folder')",
             )
+        if path.name.strip() != path.name and (bare := path.with_name(path.name.strip())).exists():
+            raise SpecError(  # a line of a list of files kept its '\n': was 'did you mean' the same path, as printed
+                f"file_source: no such file: {str(path)!r}{where}: its name has spaces or a line end around it",
+                f"give {bare} (a name read from a list of files: line.strip())",
+            )
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it

@@ -110,7 +110,7 @@ class _RawReader(_Reader):
         self.status = status_channel(source, self.ch_names)  # a BioSemi BDF's Status: codes in its low 16 bits
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         before = self.ch_types
-        self.ch_types, self.gains = by_unit(source, self.ch_names, self.ch_types)  # EDF/BDF/GDF: by each one's unit
+        self.ch_types, self.gains = _by_unit(source, raw if path is None else None, self.ch_names, self.ch_types)
         if any(t != b and t in ("misc", "stim") for t, b in zip(self.ch_types, before)):  # (EDA in uS, degC: no volts)
             self.units = ""  # not "V" (MNE's) for all: one unit would be wrong for some channels (spec.py: mixed is "")
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
@@ -120,7 +120,8 @@ class _RawReader(_Reader):
                 start = self.meas_date = None  # (an undated recording's copy: replayed undated, as it was recorded)
             elif start is not None and (mended := start_time(source, start)) != start:  # '16:15:00': MNE read midnight
                 start, self.meas_date = mended, mended.isoformat()
-            elif start is None:  # (MNE's 'Invalid measurement date encountered in the header.' named no field)
+            elif start is None and path is not None:  # (MNE's 'Invalid measurement date encountered in the header.'
+                # named no field); a Raw in memory undated by its user (set_meas_date(None)) was said a file to mend
                 say_undated(source)
             if start is not None and not start.microsecond and (offset := edf_start_offset(source)):
                 self.meas_date = (start + timedelta(seconds=offset)).isoformat()
@@ -401,6 +402,23 @@ def _edf_file_of(raw) -> Path | None:
         return None
     path = Path(raw.filenames[0])
     return path if path.is_file() else None
+
+
+def _by_unit(source: Path | None, raw, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], np.ndarray]:
+    """EDF/BDF/GDF: each channel's type and factor to volts by its unit in the file (gdf_header.by_unit), whose channels
+    a Raw in memory (`raw`) may have picked or reordered: each matched to its signal in the file, MNE's read picks (by
+    position, a pick of 2 of 64 channels in 'UV' lost their scaling: replayed a million times too large)."""
+    picks = getattr(raw, "_read_picks", None)
+    first = picks[0] if picks else None
+    n_file = len((getattr(raw, "_raw_extras", None) or [{}])[0].get("ch_names") or ())
+    at = [int(k) for k in first] if first is not None and len(first) == len(ch_names) else None
+    if at is None or not n_file or at == list(range(n_file)) or max(at, default=0) >= n_file:
+        return by_unit(source, ch_names, ch_types)
+    names, kinds = [f"#{k}" for k in range(n_file)], ["misc"] * n_file  # (misc: a signal left out, as read)
+    for i, k in enumerate(at):
+        names[k], kinds[k] = ch_names[i], ch_types[i]
+    types, gains = by_unit(source, names, kinds)
+    return [types[k] for k in at], np.array([gains[k] for k in at], dtype=np.float64)
 
 
 def readable_length(raw, path: Path) -> int:

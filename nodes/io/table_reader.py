@@ -11,7 +11,9 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
-         them, else the steps' own), a step off the rate by more than half a sample and 50 ms (lsl_inlet's
+         them, else the steps' own; times written to fewer digits (256 Hz to the ms: a median step 1.5 % or more off)
+         or Unix times (floats 2.4e-7 s apart): the rate over the longest run, the simplest ratio their rounding
+         allows), a step off the rate by more than half a sample and 50 ms (lsl_inlet's
          gap_tolerance: a gap the recorder received, a clock that jumped; not a live inlet's jitter) flags the chunk
          there `gap`, and so does the recorder's chunk log beside it (`<path>.chunks.csv`, kept after a gap) where a
          gap's time did not jump (an epochs file's epochs back to back). CSV keeps no channel type or unit: the channels are `misc`, in the file's values. The file is
@@ -100,6 +102,7 @@ def nice_rate(rate: float) -> float:
     return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
 
 
+WRONG_RATE = 0.015  # stamps this far off the rate: a wrong rate, not a clock's drift (stamp_drift.py)
 _TIME_COLUMNS = ("time", "times", "timestamp", "timestamps", "time_s", "time (s)", "seconds", "lsl_timestamp")
 
 
@@ -379,10 +382,21 @@ class CsvReader(_Reader):
             raise SpecError(f"file_source: {path}: its `t` column does not increase: no rate", _LOAD)
         # the steps inside a chunk are 1/rate exactly but for rounding (chunk times a live inlet stamps jitter): the
         # median step's rate when it is a ratio of small whole numbers, else the rate over the longest regular run
-        self.sfreq = nice_rate(1 / float(np.median(regular)))
-        if float(Fraction(self.sfreq).limit_denominator(1000)) != self.sfreq:  # (not snapped by nice_rate)
-            run = _longest_run(steps, float(np.median(regular)))
-            self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
+        step = float(np.median(regular))
+        a, b = _longest_run(steps, step)
+        measured, span = (b - a) / (self.t[b] - self.t[a]), float(self.t[b] - self.t[a])
+        self.sfreq = nice_rate(1 / step)
+        # the median step is the times' rounding, not 1/rate, when they are written to fewer digits (256 Hz to the ms
+        # steps 0.004 s and 0.003: read as 250 Hz, said 'stamped off its nominal rate') or are Unix times (1.7e9 s,
+        # 2.4e-7 s apart as floats: 250 Hz read as 250.0032, 1000 as 1000.07): then the rate over the longest run, to
+        # the simplest ratio within what that rounding allows
+        coarse, spacing = abs(measured / self.sfreq - 1) > WRONG_RATE, float(np.spacing(abs(self.t[[a, b]]).max()))
+        if coarse or spacing > 1e-6 * step:
+            self.sfreq = _rounded_rate(
+                measured, measured * (float(np.ptp(steps[a:b])) if coarse else 2 * spacing) / span
+            )
+        elif float(Fraction(self.sfreq).limit_denominator(1000)) != self.sfreq:  # (not snapped by nice_rate)
+            self.sfreq = nice_rate(measured)
         off = np.abs(steps - 1 / self.sfreq) > max(0.5 / self.sfreq, 0.05)  # (a live inlet's chunk times jitter)
         self.breaks = np.flatnonzero(off).astype(np.int64) + 1
         back = np.flatnonzero(off & (steps < 0)) + 1  # (a recorder downstream called it 'samples missing', unsaid here)
@@ -467,9 +481,19 @@ def refuse_binary(path: Path, head: bytes) -> None:
     )
 
 
+def _rounded_rate(rate: float, within: float) -> float:
+    """The ratio of whole numbers of the smallest denominator (up to 1000) within `within` Hz of `rate`, else `rate`:
+    the rate that times written to fewer digits (ms) measure to no better than `within`."""
+    for q in range(1, 1001):
+        if abs(round(rate * q) / q - rate) <= within:
+            return round(rate * q) / q
+    return rate
+
+
 def _longest_run(steps: np.ndarray, step: float) -> tuple[int, int]:
-    """The first and last row of the longest run of steps within a tenth of `step` (its rate is measured there)."""
-    ok = np.abs(steps - step) <= 0.1 * step
+    """The first and last row of the longest run of steps within half `step` of it (its rate is measured there: times
+    written to the ms step 0.004 and 0.003 s at 256 Hz)."""
+    ok = np.abs(steps - step) <= 0.5 * step
     edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
     starts, ends = edges[::2], edges[1::2]
     k = int(np.argmax(ends - starts)) if len(starts) else 0

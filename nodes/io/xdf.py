@@ -338,7 +338,9 @@ class XdfReader(_Reader):
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
             empty = not numeric and any(_why_not(s).startswith("no samples") for s in streams)
-            undeclared = [] if numeric else _undeclared_rates(streams)
+            # the one asked for by name (beside a regular stream: was 'set stream to a stream listed without a note')
+            asked = [x for x in streams if stream is not None and stream.casefold() in {k.casefold() for k in _keys(x)}]
+            undeclared = _undeclared_rates(asked or ([] if numeric else streams))
             raise SpecError(
                 f"file_source: {path}: {len(chosen)} regular numeric streams match {what}; the file holds: "
                 + describe(streams),
