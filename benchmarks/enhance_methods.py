@@ -135,7 +135,7 @@ def input_gain(text: str) -> float | str:
 
     value = text.strip() if text.strip() == "auto" else finite(text)
     try:
-        return EnhancerParams(input_gain_db=value).input_gain_db
+        return EnhancerParams.model_validate({"input_gain_db": value}).input_gain_db
     except pydantic.ValidationError:
         raise argparse.ArgumentTypeError(f"dB from -20 to 40, or auto; got {text!r}") from None
 

@@ -430,7 +430,9 @@ def _too_short(nc: NodeConfig, err: Mapping[str, Any], field: Any, file: str) ->
     'Field required', which was said as "missing parameter 'baseline'" though it is there. (message, fix), or None
     where the parameter holds no tuple of one length."""
     name, given = str(err["loc"][0]), err.get("input")
-    lengths = {len(get_args(t)) for t in _tuples_in(field.annotation)} if field is not None else set()
+    if field is None:
+        return None
+    lengths = {len(get_args(t)) for t in _tuples_in(field.annotation)}
     if len(lengths) != 1 or not isinstance(err["loc"][-1], int) or not isinstance(given, (list, tuple)):
         return None
     tup = _tuples_in(field.annotation)[0]

@@ -352,7 +352,9 @@ def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     for key in ("dropped_full", "rejected_dtype"):  # (a chunk of a dtype the wire cannot carry: dropped at the sender)
         if counters.get(key):
             stats["counters"][f"tx_{key}"] = stats["counters"].get(f"tx_{key}", 0) + counters[key]
-            stats["drops"] += counters[key]  # drop_oldest at the sender (a full pipe), a dtype: chunks lost all the same
+            stats["drops"] += counters[
+                key
+            ]  # drop_oldest at the sender (a full pipe), a dtype: chunks lost all the same
 
 
 def _reject_eos(rx: EdgeReceiver) -> None:

@@ -19,7 +19,7 @@ class Selection:
 
     def __init__(self, codes, labels) -> None:
         self.codes = None if codes is None else [int(c) for c in codes]
-        self.labels = {int(c): str(t) for c, t in labels}
+        self.labels: dict[float, str] = {int(c): str(t) for c, t in labels}  # (a code 2.5 is looked up too)
         self.matched = False
         self.ignored: dict[int | float, int] = {}
         self.said_fraction = False
