@@ -35,7 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from .batch_inputs import folders_left_out, matched_inputs, sidecars, stems
-from .batch_pool import run_alone, run_pooled, show_progress, signals_as_ctrl_c
+from .batch_pool import (
+    new_pool,
+    processes,
+    run_alone,
+    run_pooled,
+    show_progress,
+    signals_as_ctrl_c,
+    started,
+    stop_workers,
+)
 from .config import GraphError, load_config
 
 DONE = ".wavegraph-done.json"
@@ -220,46 +229,51 @@ class _Said(logging.Handler):
 
 
 def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outcome]:
+    """The jobs on a pool of `workers` processes. A worker killed (the out-of-memory killer) breaks its pool and every
+    file in it: the files that had started run again each alone, so that only the one that kills its process fails
+    (saying the signal); those not started go on a fresh pool together (run alone too, a batch of 1,000 files ran one
+    at a time after one kill)."""
     outcomes: list[Outcome] = []
     if progress:
         show_progress(0, len(jobs), 0)
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads or torch
-    pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx)
-    futures = {pool.submit(run_pooled, job): job for job in jobs}  # (run_job in workers that end with this process)
-    broken: list[Job] = []  # the files of a pool that broke (a worker killed): run again, each alone
+    starts = multiprocessing.get_context("spawn").SimpleQueue()
+    pending, procs, ran, pool = list(jobs), [], set(), None
+
+    def done(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+
     try:
-        for fut in cf.as_completed(futures):
-            try:
-                outcomes.append(fut.result())
-            except cf.process.BrokenProcessPool:
-                broken.append(futures[fut])
-            except Exception as e:  # noqa: BLE001 — a worker process that died
-                outcomes.append(Outcome(futures[fut].input, "failed", error=f"worker died: {e}"))
-            if progress:
-                show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
-        if broken:  # (the pool's other workers gone first: one still finalising a file held its spill's lock)
-            pool.shutdown(wait=True)
-        for job in broken:
-            outcomes.append(run_alone(job))
-            if progress:
-                show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+        while pending:
+            pool = new_pool(workers, starts)
+            futures = {pool.submit(run_pooled, job): job for job in pending}  # (workers that end with this process)
+            procs, broken = processes(pool), []
+            for fut in cf.as_completed(futures):
+                ran |= started(starts)  # (taken as they come: a pipe holds some hundreds, then a worker's put waits)
+                try:
+                    done(fut.result())
+                except cf.process.BrokenProcessPool:
+                    broken.append(futures[fut])
+                except Exception as e:  # noqa: BLE001 — a worker process that died
+                    done(Outcome(futures[fut].input, "failed", error=f"worker died: {e}"))
+            if not broken:
+                pool.shutdown(wait=True)
+                break
+            pool.shutdown(wait=False, cancel_futures=True)  # (its other workers gone first: one still finalising a
+            stop_workers(procs, 10.0, terminate=False)  # file held its spill's lock, and the rerun of it failed)
+            ran |= started(starts)
+            pending = [job for job in broken if job.input not in ran]
+            for job in (job for job in broken if job.input in ran):
+                done(run_alone(job))
     except KeyboardInterrupt:  # Ctrl-C: start nothing more, stop the running files (their markers stay unwritten)
-        # the workers before shutdown(), which forgets them (it left an AttributeError and the workers running)
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            proc.terminate()
-        deadline = time.monotonic() + 1.0  # a worker that finalises its file gets 1 s, then it is killed
-        for proc in procs:
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1.0)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers(procs, 1.0, terminate=True)  # a worker that finalises its file gets 1 s, then it is killed
         ended = {o.input for o in outcomes}
         late = [j for j in jobs if j.input not in ended]  # one may have completed (marker written) meanwhile
         outcomes += [Outcome(j.input, "done", outputs=_outputs(Path(j.out_dir))) for j in late if is_done(j)]
         raise Interrupted(outcomes, [j.input for j in late if not is_done(j)]) from None
-    pool.shutdown(wait=True)
     return outcomes
 
 

@@ -24,6 +24,7 @@ _watching = threading.Lock()
 _watched = False
 _orphaned = threading.Event()
 _busy = threading.Event()  # a file is running in this worker
+_starts = None  # the pool's queue: each file's input as a worker starts it (which files ran when a worker was killed)
 
 
 def show_progress(done: int, total: int, failed: int) -> None:
@@ -44,12 +45,54 @@ def run_pooled(job):
 
     _follow_parent()
     _busy.set()
+    if _starts is not None:
+        _starts.put(job.input)
     try:
         return run_job(job)
     finally:
         _busy.clear()
         if _orphaned.is_set():
             os._exit(1)  # nobody takes the outcome, nor sends another file
+
+
+def _share_starts(starts) -> None:
+    global _starts
+    _starts = starts
+
+
+def new_pool(workers: int, starts) -> cf.ProcessPoolExecutor:
+    """A pool of `workers` spawned processes (no fork of a process that may hold threads or torch) whose workers put
+    each file's input on `starts` (a spawn context's SimpleQueue) as they start it."""
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max(1, workers), mp_context=ctx, initializer=_share_starts, initargs=(starts,))
+
+
+def processes(pool: cf.ProcessPoolExecutor) -> list:
+    """A pool's worker processes (spawned by submit; shutdown() forgets them)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def started(starts) -> set[str]:
+    """The inputs the pool's workers have started so far (taken off the queue)."""
+    out = set()
+    while not starts.empty():
+        out.add(starts.get())
+    return out
+
+
+def stop_workers(procs: list, grace: float, terminate: bool) -> None:
+    """End a pool's worker processes: `terminate` asks them to stop (a run drains: its recorders finalise); each gets
+    until `grace` seconds from now, then it is killed. A broken pool's were asked already (a second signal would cut
+    a finalise short), and its own shutdown(wait=True) waited without end for a worker stuck in a node."""
+    if terminate:
+        for proc in procs:
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
 
 
 def run_alone(job):
@@ -62,7 +105,7 @@ def run_alone(job):
     procs = []
     try:
         future = pool.submit(run_pooled, job)
-        procs = list((getattr(pool, "_processes", None) or {}).values())
+        procs = processes(pool)
         outcome = future.result()  # complete already: its worker ended it as the pool broke (its outcome was lost)
         return dataclasses.replace(outcome, status="done") if outcome.status == "skipped" else outcome
     except cf.process.BrokenProcessPool:
@@ -73,9 +116,8 @@ def run_alone(job):
             time.sleep(0.02)
         code = procs[0].exitcode if procs else None
         return Outcome(job.input, "failed", error=f"its process died{killed_by(code)}, also when it ran alone")
-    except KeyboardInterrupt:  # (stopped as the pool's workers are: run_local)
-        for proc in procs:
-            proc.terminate()
+    except KeyboardInterrupt:  # stopped as the pool's workers are (run_local), not left running after the batch
+        stop_workers(procs, 1.0, terminate=True)
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -55,7 +55,7 @@ def test_a_set_of_the_source_path_is_refused_not_silently_replaced_by_each_input
 class _Pool:
     """A process pool whose first file ends, then Ctrl-C: ProcessPoolExecutor's shutdown() drops _processes."""
 
-    def __init__(self, max_workers, mp_context):
+    def __init__(self, max_workers, mp_context, initializer=None, initargs=()):
         self.killed = []
         self._processes = {1: _Proc(self.killed, 1), 2: _Proc(self.killed, 2)}
         _Pool.last = self

@@ -263,3 +263,35 @@ def test_a_recorder_on_a_full_disk_says_its_own_fix_without_a_traceback(tmp_path
     assert f"recorder: writing {tmp_path / 'disk' / 'rec_raw.fif'} failed: " in said and "fix: " in said, said
     assert "Traceback" not in said and "correct the node" not in said, said
     assert "in process() of the chunk at t0=" in said, said  # (which chunk, as for any node's failure)
+
+
+def test_after_a_worker_is_killed_the_files_not_started_run_on_a_pool_not_one_by_one(tmp_path, monkeypatch):
+    """Review of the fix above: a killed worker breaks its pool and every pending future, also of files that never
+    started; all of them were then run alone, one process at a time (a batch of 1,000 files with --jobs 16 ran the rest
+    serially after one kill). Now only the files that had started run alone; the others go on a fresh pool."""
+    import wavegraph.pipeline.batch as batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, rate in [("a", 123.0)] + [(chr(ord("b") + k), 250.0) for k in range(9)]:
+        x = np.zeros((2, int(rate * 5)))
+        raw = mne.io.RawArray(x, mne.create_info(["E0", "E1"], rate, "eeg"), verbose="error")
+        raw.save(folder / f"{name}_raw.fif", verbose="error")
+    (tmp_path / "dies.py").write_text(KILLED_BY_ITS_FILE)
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.fif, chunk_size: 50}}\n"
+        "  - {id: rec, type: recorder, params: {path: out_raw.fif}}\n  - {id: dies, type: 'dies:DiesOnOddRates'}\n"
+        "edges:\n  - {source: src.out, target: rec.in}\n  - {source: src.out, target: dies.in}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    alone = []
+    real = batch.run_alone
+    monkeypatch.setattr(batch, "run_alone", lambda job: alone.append(job.input) or real(job))
+    jobs = batch.plan(str(graph), str(folder / "*.fif"), str(tmp_path / "out"), [])
+    outcomes = batch.run_local(jobs, 2, progress=False)
+    assert sorted(o.status for o in outcomes) == ["done"] * 9 + ["failed"], outcomes
+    # alone: the killed file, the one running beside it, and one whose outcome was on its way as the pool broke (at
+    # most); before, every file not done yet (8 or 9 of 10)
+    assert str(folder / "a_raw.fif") in alone and len(alone) <= 4, alone
