@@ -89,19 +89,36 @@ def _recording(path: Path) -> bool:
     return path.is_file() or path.is_dir() and path.name.lower().endswith(RECORDING_FOLDERS)
 
 
+def _inside_recording(path: Path) -> bool:
+    """A file or folder inside a recording that is a folder (an .mff's signal1.bin): a part of it, no input."""
+    return any(parent.name.lower().endswith(RECORDING_FOLDERS) for parent in path.parents)
+
+
 def matched_inputs(pattern: str, out_root: Path) -> list[Path]:
     """The recordings `pattern` matches, one per recording, not in `out_root` (the batch's own outputs: a re-run would
-    take them as inputs) and not sidecars."""
+    take them as inputs), not sidecars, not the parts inside a recording that is a folder ('**/*' took an .mff's
+    info.xml as an input of its own)."""
     found = (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
-    return recordings(sorted(q for q in found if _recording(q) and not q.is_relative_to(out_root) and not _sidecar(q)))
+    return recordings(
+        sorted(
+            q
+            for q in found
+            if _recording(q) and not q.is_relative_to(out_root) and not _sidecar(q) and not _inside_recording(q)
+        )
+    )
 
 
 def folders_left_out(pattern: str, out_dir: str) -> list[str]:
-    """The folders `pattern` matches that hold no recording of their own (a folder named x.edf): not taken, but said
-    (an EGI .mff folder was left out too, unsaid: 'no file matches')."""
+    """The folders `pattern` matches that are no recording and hold none that is taken (a folder named x.edf): not
+    taken, but said (an EGI .mff folder was left out too, unsaid: 'no file matches')."""
     out = Path(out_dir).resolve()
+    taken = matched_inputs(pattern, out)
     return sorted(
         p
         for p in glob.glob(pattern, recursive=True)
-        if Path(p).is_dir() and not _recording(Path(p)) and not Path(p).resolve().is_relative_to(out)
+        if (q := Path(p).resolve()).is_dir()
+        and not _recording(q)
+        and not _inside_recording(q)
+        and not q.is_relative_to(out)
+        and not any(t.is_relative_to(q) for t in taken)
     )

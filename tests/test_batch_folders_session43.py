@@ -38,3 +38,20 @@ def test_a_folder_matched_beside_recordings_is_said_not_dropped_unsaid(tmp_path,
     assert r.returncode == 0, r.stderr
     assert "1 folder(s) that hold no recording of their own, not taken" in r.stderr and "odd.edf" in r.stderr
     assert (tmp_path / "out" / "S001R02" / "out_raw.fif").is_file()
+
+
+def test_a_recursive_pattern_takes_a_recording_folder_once_not_its_parts(tmp_path):
+    """Review: '**/*' took the files inside an .mff (info.xml, signal1.bin) as inputs of their own, and the folder
+    note named the pattern's root and a folder holding a recording."""
+    from wavegraph.pipeline.batch_inputs import folders_left_out
+
+    g = tmp_path / "g.yaml"
+    g.write_text(GRAPH)
+    for part in ("in/s1.mff/info.xml", "in/s1.mff/signal1.bin", "in/sub/s2.ds/s2.meg4", "in/empty/x.txt~"):
+        (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / part).write_text("x")
+    (tmp_path / "in" / "odd").mkdir()
+    jobs = plan(str(g), str(tmp_path / "in" / "**" / "*"), str(tmp_path / "out"), [])
+    assert sorted(Path(j.input).name for j in jobs) == ["s1.mff", "s2.ds", "x.txt~"]
+    left = folders_left_out(str(tmp_path / "in" / "**"), str(tmp_path / "out"))
+    assert sorted(Path(p).name for p in left) == ["odd"], left
