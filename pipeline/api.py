@@ -22,6 +22,7 @@ import contextlib
 import difflib
 import json
 import logging
+import math
 import numbers
 import operator
 import os
@@ -137,6 +138,21 @@ def _python(value: Any, arrays: bool = False) -> Any:
     return value
 
 
+def _yaml_text(value: Any) -> str:
+    """A value as --set reads it back (YAML): texts quoted as JSON quotes them ('1e3' stays text), NaN and infinities as
+    YAML's .nan and .inf (JSON's NaN and Infinity were read back as texts: 'text, not a number'), lists and mappings in
+    flow style; another object, its text."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_yaml_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_yaml_text(k)}: {_yaml_text(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 class _NotThisThread(logging.Filter):
     def __init__(self):
         super().__init__()
@@ -194,9 +210,7 @@ class GraphBuilder:
         if odd := [o for o in given if not isinstance(o, str) and not (isinstance(o, tuple) and len(o) == 2)]:
             fix = "pass texts ['node.param=value', ...] or a dict {'node.param': value}"
             raise GraphError([("--set", 0, f"override {odd[0]!r} is not text", fix)])
-        texts = [
-            o if isinstance(o, str) else f"{o[0]}={json.dumps(_python(o[1], arrays=True), default=str)}" for o in given
-        ]
+        texts = [o if isinstance(o, str) else f"{o[0]}={_yaml_text(_python(o[1], arrays=True))}" for o in given]
         config = load_config(path, texts)
         g = cls(config.name)
         g.nodes, g.edges, g.processes, g._file = (

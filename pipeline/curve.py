@@ -27,8 +27,8 @@ process's client_key and the graph's `clients`.
 Rules: with `security:` every tcp edge is CURVE (both ends, the same rule); ipc edges never are. Without
 it, a tcp edge whose receiver binds (or whose sender connects to) an address that is not loopback is
 refused before any socket is opened. A receiver accepts a client only if its public key is listed: a
-refused handshake is counted per edge (`rx_refused_peers` in the summary) and no frame from that peer
-reaches the graph. A sender whose peer does not hold the server's secret key never completes its
+refused handshake is counted per edge (`rx_refused_peers` in the summary; not a sender holding another server key,
+which libzmq refuses before the ZAP handler is asked: docs/multihost.md) and no frame from that peer reaches the graph. A sender whose peer does not hold the server's secret key never completes its
 handshake, so it sends nothing to an impostor.
 """
 

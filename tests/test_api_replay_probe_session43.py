@@ -217,3 +217,18 @@ def test_from_yaml_takes_overrides_as_pairs_and_says_what_is_no_override(tmp_pat
     ]
     with pytest.raises(GraphError, match=r"override 3 is not text; fix: pass texts \['node.param=value'"):
         GraphBuilder.from_yaml(path, ["bp.h_freq=20", 3])
+
+
+def test_from_yaml_overrides_keep_nan_infinities_and_number_like_texts():
+    """Review: the overrides went through JSON, whose NaN and Infinity YAML reads back as the texts 'NaN' and
+    'Infinity' (refused as 'text, not a number'); a value keeps its kind now, and a text that looks like a number to
+    the graph file's reader ('1e3') stays text."""
+    import math
+
+    from wavegraph.pipeline.api import _yaml_text
+    from wavegraph.pipeline.set_overrides import parse_set
+
+    values = [math.nan, [1.0, -math.inf, math.inf], "1e3", ["1e3", 2], {"a": "take #2.wav"}, None, True, "中"]
+    got = [v for _, _, v in parse_set([f"n.p={_yaml_text(v)}" for v in values])]
+    assert math.isnan(got[0]) and got[1] == [1.0, -math.inf, math.inf]
+    assert got[2:] == values[2:]
