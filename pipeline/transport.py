@@ -233,14 +233,17 @@ class EdgeSender(_Endpoint):
         True: the caller has nothing to send again."""
         if e.reason != "dtype":
             raise e
+        if not chunk.eos or np.size(chunk.data):  # (an end-of-stream's data is dropped and counted as any chunk's)
+            self.seq += 1
+            if "rejected_dtype" not in self.counters:
+                log.warning(
+                    "edge to %s: dropped a chunk that cannot be sent (%s); further ones are only counted",
+                    self.endpoint,
+                    e,
+                )
+            self.counters["rejected_dtype"] = self.counters.get("rejected_dtype", 0) + 1
         if chunk.eos:
             return self.send(Chunk(np.zeros(0), chunk.t0, eos=True, origin_ns=chunk.origin_ns), timeout)
-        self.seq += 1
-        if "rejected_dtype" not in self.counters:
-            log.warning(
-                "edge to %s: dropped a chunk that cannot be sent (%s); further ones are only counted", self.endpoint, e
-            )
-        self.counters["rejected_dtype"] = self.counters.get("rejected_dtype", 0) + 1
         return True
 
     def _cached_frame(self, chunk: Chunk) -> bytes | None:

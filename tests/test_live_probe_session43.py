@@ -165,7 +165,7 @@ def test_a_rate_the_device_only_rounds_to_its_own_is_refused_naming_its_rate(jac
     assert fix in str(e.value)
 
 
-def test_a_consumer_that_pulls_every_half_second_gets_an_ending_graphs_last_markers():
+def test_a_consumer_that_pulls_every_half_second_gets_an_ending_graphs_last_markers(monkeypatch):
     """A graph's lsl_outlet at the end of its input, a consumer attached that pulls every 0.5 s (a recorder's loop, a
     stimulus program's frame): liblsl drops every sample an inlet had received but not pulled once its outlet goes.
     Before: the outlet went at once, and the consumer lost all it had not pulled: here 19 of the 20 markers, sent over
@@ -176,6 +176,8 @@ def test_a_consumer_that_pulls_every_half_second_gets_an_ending_graphs_last_mark
     from wavegraph.pipeline.chunk import Chunk
     from wavegraph.pipeline.spec import StreamSpec
 
+    # the linger raised from 1 s to 2.5 s here: a pull late by a loaded machine's stall (review) still comes in time
+    monkeypatch.setattr("wavegraph.nodes.io.lsl_outlet.LINGER_S", 2.5)
     name = f"ending-{uuid.uuid4().hex[:8]}"
     node = LslOutlet(name=name)
     node.configure({"in": StreamSpec("events", 0.0, (3,), "float64")})

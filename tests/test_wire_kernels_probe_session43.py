@@ -187,3 +187,21 @@ def test_an_edge_sender_drops_a_chunk_it_cannot_encode_and_the_receiver_sees_the
     finally:
         tx.close()
         rx.close()
+
+
+def test_an_end_of_stream_chunk_whose_data_cannot_travel_is_counted_and_its_end_still_arrives():
+    """Review: the end-of-stream chunk of such a dtype went on empty, its data dropped uncounted and unflagged, where
+    one process counts the drop."""
+    spec = signal_spec(100.0, ["a"])
+    rx = EdgeReceiver(ipc_endpoint("unsendable-eos"), spec)
+    tx = EdgeSender(rx.endpoint, spec)
+    try:
+        assert tx.send(Chunk(np.zeros((1, 4)), 0.0), timeout=10)
+        assert tx.send(Chunk(np.zeros((1, 4), dtype=object), 1.0, eos=True), timeout=10)
+        assert tx.counters["rejected_dtype"] == 1
+        got = [rx.recv(timeout=10) for _ in range(2)]
+        assert [(c.t0, c.eos, c.n_times(-1)) for c in got if c is not None] == [(0.0, False, 4), (1.0, True, 0)]
+        assert got[1] is not None and got[1].gap and rx.counters["seq_missing"] == 1
+    finally:
+        tx.close()
+        rx.close()

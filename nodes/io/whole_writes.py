@@ -7,7 +7,9 @@ writes, went on at the start of the file, over the recording: it is put back aft
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import os
 
 
 def open_whole(path, mode: str) -> io.FileIO:
@@ -19,7 +21,10 @@ def write_whole(f: io.FileIO, data: bytes | str) -> None:
     """All of `data` (text as UTF-8), or an OSError (a short write is the start of one: the disk is full)."""
     view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
     while view:
-        view = view[f.write(view) :]
+        written = f.write(view)
+        if not written:  # (a write of nothing: no progress; taken as the full disk it is on the ones seen)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
 
 
 def cut_back(f, end: int) -> None:
