@@ -455,9 +455,9 @@ class Executor:
     def _failed(self, node_id: str, where: str = ""):
         """A node raised: fail the run naming it, `where` (which chunk) and the fix, or restart it (on_error)."""
         kind, error = sys.exc_info()[:2]
-        # an error that says its own fix (a recorder's full disk: what it kept, where, `wavegraph recover`) is said as
-        # it is: the runtime's frames before it, and 'fix: correct the node' after it, told nothing more
-        said = "; fix: " in str(error) and kind not in (NodeStuck, SystemExit, KeyboardInterrupt)
+        # an error marked as saying its own fix (node.explained: a recorder's full disk, what it kept, where, `wavegraph
+        # recover`) is said as it is: the runtime's frames before it and 'fix: correct the node' after it told nothing
+        said = getattr(error, "explained", False) and kind not in (NodeStuck, SystemExit, KeyboardInterrupt)
         tb = f"{where}\n" * bool(where)
         tb += "".join(traceback.format_exception_only(error)) if said else traceback.format_exc() + _hint()
         if kind is ValueError and "read-only" in str(error):

@@ -284,6 +284,16 @@ class Node(Generic[P]):
         return spec
 
 
+E = TypeVar("E", bound=BaseException)
+
+
+def explained(error: E) -> E:
+    """`error`, marked as one whose message says what happened, what was kept and the fix (a recorder's full disk, a
+    sound card gone): the runtime says it as it is, without its own frames and generic 'fix: correct the node'."""
+    error.explained = True  # type: ignore[attr-defined]
+    return error
+
+
 def _configured_first(fn):
     """`fn` (finish, finish_all, input_ended) of a node made by hand and not configured yet: where it needs what
     configure() sets up, an error that says so and what to do (one that needs nothing still returns its {})."""

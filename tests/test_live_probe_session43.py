@@ -88,6 +88,7 @@ def test_a_sound_card_gone_mid_run_ends_the_run_naming_it_without_a_hang(tmp_pat
     assert f"(audio_{which}) in process 'main' failed" in p.stdout
     assert f"audio_{which}: the stream on device 0 'system' stopped while it ran" in p.stdout
     assert "its JACK server stopped" in p.stdout
+    assert "Traceback" not in p.stdout and "correct the node" not in p.stdout  # said as it is (node.explained)
 
 
 def test_wavegraph_run_whose_sound_card_went_away_exits_with_its_error_not_an_abort(tmp_path):

@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import NodeParams, Sink, Source
+from wavegraph.pipeline.node import NodeParams, Sink, Source, explained
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .audio_exit import leave_at_exit, watch_exit
@@ -134,10 +134,12 @@ def stream_gone(kind: str, stream, dev: dict) -> None:
     """RuntimeError when the stream a node started is no longer active: PortAudio stopped it (the device unplugged,
     its JACK server stopped)."""
     if stream is not None and not stream.active:
-        raise RuntimeError(
-            f"audio_{kind}: the stream on device {dev['index']} '{dev['name']}' stopped while it ran (device gone: "
-            "unplugged, or its JACK server stopped); reconnect it (`wavegraph devices` lists what is there) and "
-            "run again"
+        raise explained(
+            RuntimeError(
+                f"audio_{kind}: the stream on device {dev['index']} '{dev['name']}' stopped while it ran (device gone: "
+                "unplugged, or its JACK server stopped); fix: reconnect it (`wavegraph devices` lists what is there) "
+                "and run again"
+            )
         ) from None
 
 

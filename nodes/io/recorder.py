@@ -81,7 +81,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import NodeParams, Sink
+from wavegraph.pipeline.node import NodeParams, Sink, explained
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from . import record_notes
@@ -443,15 +443,17 @@ class Recorder(Sink[RecorderParams]):
         from .record_notes import write_error  # (a WAV's cause from libsndfile: it was 'System error.' for any)
 
         errno_, text = write_error(e, self._file if self.format == "wav" else None)
-        return OSError(
-            *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
-            f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
-            "record to another: --set NODE.path=...); "
-            + (  # (a WAV or CSV has no spill: the one it was told of never existed)
-                f"a recording left as {self.spill_path.name} is finished by `wavegraph recover {self.path}`"
-                if self.format in SPILLED
-                else f"after a kill, `wavegraph recover {self.path}` checks what it holds"
-            ),
+        return explained(
+            OSError(
+                *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
+                f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
+                "record to another: --set NODE.path=...); "
+                + (  # (a WAV or CSV has no spill: the one it was told of never existed)
+                    f"a recording left as {self.spill_path.name} is finished by `wavegraph recover {self.path}`"
+                    if self.format in SPILLED
+                    else f"after a kill, `wavegraph recover {self.path}` checks what it holds"
+                ),
+            )
         )
 
     def _add_events(self, chunk: Chunk) -> None:
