@@ -15,11 +15,11 @@ import psutil
 import pytest
 import soundfile
 
-N_FILES, CHANNELS, RATE, SECONDS = 4, 8, 250.0, 120
+N_FILES, CHANNELS, RATE, SECONDS = 4, 8, 250.0, 60
 
 BATCH_GRAPH = """\
 nodes:
-  - {id: src, type: file_source, params: {path: placeholder.fif, chunk_size: 10}}
+  - {id: src, type: file_source, params: {path: placeholder.fif, chunk_size: 25}}
   - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: 40.0}}
   - {id: rec, type: recorder, params: {path: out_raw.fif}}
 edges:
