@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,7 @@ def write_bids(
     import mne
     import mne_bids
 
+    from .edf_header import edf_start_offset
     from .record_formats import _MNE_TYPES
 
     reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
@@ -130,6 +132,10 @@ def write_bids(
     raw.info["line_freq"] = line_freq
     if spec is not None and spec.meas_date == "":  # an undated source: the EDF's 01.01.85 is EDF+'s 'unknown', which
         raw.set_meas_date(None)  # MNE reads as 1985; scans.tsv's acq_time is then n/a (it gave 1985-01-01)
+    elif raw.info["meas_date"] is not None and (offset := edf_start_offset(recording)):  # the first sample's fraction
+        # of a second, which EDF+ holds in the first time-keeping annotation and MNE's meas_date leaves out: scans.tsv's
+        # acq_time (the first sample's time, to the microsecond) said 03:04:05.000000 for a start at 03:04:05.5
+        raw.set_meas_date(raw.info["meas_date"] + timedelta(seconds=offset))
     event_id = _padding_is_bad(raw)
     if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
         types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}

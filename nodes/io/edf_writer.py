@@ -1,11 +1,13 @@
 """The recorder's EDF+C / BDF+C writer (see record_formats): one-second records (a rate that is not whole: records of
-the duration that holds a whole number of its samples, record_layout), written record by record after a first
+the duration that holds a whole number of its samples, record_layout; shorter where edflib's size allows no
+more, fit_record), written record by record after a first
 pass over the spill for each channel's range; markers and gaps become EDF+ annotations; 16 (EDF) or 24 (BDF) bits,
 so the file equals the input within half a quantisation step."""
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -19,11 +21,13 @@ if TYPE_CHECKING:
 
 
 def edf_field(text: str, width: int) -> bytes:
-    """`text` as an EDF header field: latin-1, cut or padded with spaces to `width` bytes; control characters (a tab
-    or line break in a channel name, which EDF's header holds no more than the BIDS channels.tsv copied from it) as
-    spaces."""
+    """`text` as an EDF header field: US-ASCII, as EDF says (Latin-1's 'Fp1ü' made edflib, pyedflib's and
+    EDFbrowser's reader, refuse the whole file), a letter without its accent (u), '?' for a character with no ASCII
+    letter; cut or padded with spaces to `width` bytes; control characters (a tab or line break in a channel name,
+    which EDF's header holds no more than the BIDS channels.tsv copied from it) as spaces."""
     text = "".join(" " if c < " " or c == "\x7f" else c for c in text)
-    return text.encode("latin-1", "replace")[:width].ljust(width)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.encode("ascii", "replace")[:width].ljust(width)
 
 
 def _bound(x: float, up: bool) -> str:
@@ -48,7 +52,9 @@ def _edf_dates(start: datetime | None) -> tuple[str, str, str, float]:
         return "X", "01.01.85", "00.00.00", 0.0
     start = start.astimezone(UTC)
     whole = start.replace(microsecond=0)
-    yy = f"{start.year % 100:02d}" if 1985 <= start.year <= 2084 else "yy"  # EDF's two-digit years, then 'yy'
+    # EDF's two-digit years; 'yy' after 2084, as EDF+ says. Before 1985 (which EDF+ leaves unsaid) the digits too: the
+    # 'yy' written there made edflib (pyedflib, EDFbrowser) refuse the file; EDF+ readers take Startdate's year
+    yy = f"{start.year % 100:02d}" if start.year <= 2084 else "yy"
     return (
         f"{start.day:02d}-{_MONTHS[start.month - 1]}-{start.year}",
         f"{start.day:02d}.{start.month:02d}.{yy}",
@@ -108,6 +114,26 @@ def record_layout(rate: float) -> tuple[int, Fraction]:
     return 0, Fraction(0)
 
 
+RECORD_BYTES = {"edf": 10 << 20, "bdf": 15 << 20}  # edflib's largest record (pyedflib's and EDFbrowser's reader)
+
+
+def fit_record(spr: int, duration: Fraction, row_bytes: int, limit: int) -> tuple[int, Fraction]:
+    """(samples, duration) of a record cut into the fewest equal parts of `row_bytes` a sample that fit in `limit`
+    bytes (less 64 KiB for the annotations), of a duration EDF's 8 characters hold exactly: edflib refused a whole file
+    whose records were larger (a BDF of 128 channels at 44100 Hz in one-second records, 16.9 MB: 'not EDF(+) or BDF(+)
+    compliant (Sample in Datarecord)'), which MNE reads. As it was where no part fits."""
+    room = limit - (64 << 10)
+    if spr * row_bytes <= room:
+        return spr, duration
+    for k in sorted({d for i in range(2, math.isqrt(spr) + 1) if spr % i == 0 for d in (i, spr // i)} | {spr}):
+        part, den = duration / k, (duration / k).denominator
+        while den % 2 == 0 or den % 5 == 0:
+            den //= 2 if den % 2 == 0 else 5
+        if (spr // k) * row_bytes <= room and den == 1 and len(decimal_text(part)) <= 8:
+            return spr // k, part
+    return spr, duration
+
+
 def decimal_text(x: Fraction) -> str:
     """The exact decimal text of x (whose denominator has no factors but 2 and 5): 0.4, 1.25, 2."""
     digits = 0
@@ -137,7 +163,7 @@ TAL_NAMES = ("EDF Annotations", "BDF Annotations")  # MNE's EDF and BDF readers 
 
 
 def edf_names(names: list[str]) -> list[str]:
-    """The channel names as an EDF/BDF header holds them: 16 Latin-1 characters (edf_field), read back stripped. A
+    """The channel names as an EDF/BDF header holds them: 16 ASCII characters (edf_field), read back stripped. A
     data channel named as the annotations channel, 'EDF Annotations' or 'BDF Annotations' (also once cut to 16), was
     taken by MNE for the file's annotations, and the file could not be read ('invalid byte in at least one annotations
     channel'): it is stored as 'EDF Annotation' ('BDF Annotation'), numbered when that is taken (the recorder warns)."""
@@ -216,6 +242,7 @@ def write_edf(
     from .units import VOLTAGE_TYPES  # volts in the stream, uV in the file
 
     width = 3 if bdf else 2
+    spr, duration = fit_record(spr, duration, n_ch * width, RECORD_BYTES["bdf" if bdf else "edf"])
     dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
     types = list(spec.channel_types) or ["misc"] * n_ch
     scale = np.array([1e6 if t in VOLTAGE_TYPES else 1.0 for t in types]) * spec_volt_factors(spec, n_ch)

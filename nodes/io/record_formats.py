@@ -327,8 +327,8 @@ def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
             label = csv_field(labels.get(int(code), "")) if known else ""
             lines.append(f"{float(onset)!r},{float(dur)!r},{int(code) if known else repr(float(code))},{label}")
     else:
-        flat = rows.reshape(rows.shape[0], -1)
-        for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, and is fast on them
+        flat = rows.reshape(rows.shape[0], -1).astype(np.uint8 if rows.dtype == bool else rows.dtype, copy=False)
+        for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, is fast (bool: 0/1, not True)
             t = float(t0) + i / spec.rate if spec.rate else float(t0)
             lines.append(f"{t!r}," + ",".join(map(repr, row)))
     return "".join(line + "\n" for line in lines)
@@ -402,7 +402,7 @@ def stored_names(fmt: str, spec: StreamSpec) -> list[str]:
     if fmt == "fif":
         return fif_names(names)
     if fmt in ("edf", "bdf"):
-        return edf_names(names)  # 16 Latin-1 characters; none named as the annotations channel
+        return edf_names(names)  # 16 ASCII characters; none named as the annotations channel
     if fmt == "csv":  # a line break becomes a space (csv_field): it was changed unsaid
         return [" ".join(name.splitlines()) for name in names]
     return names

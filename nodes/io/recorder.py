@@ -222,7 +222,7 @@ class Recorder(Sink[RecorderParams]):
                 f"record to a file in it, e.g. path: {self.path / name}",
             )
         renamed = [f"{a!r} -> {b!r}" for a, b in zip(spec.channel_names, stored_names(self.format, spec)) if a != b]
-        if renamed:  # FIF: ASCII; EDF/BDF: 16 Latin-1 characters, none named as the annotations channel (edf_names)
+        if renamed:  # FIF: ASCII; EDF/BDF: 16 ASCII characters, none named as the annotations channel (edf_names)
             why = notes_named(spec.channel_names) if self.format in ("edf", "bdf") else ""
             logging.getLogger("wavegraph.recorder").warning(
                 "recorder: %s cannot hold every channel name as it is: %s%s", self.path.name, ", ".join(renamed), why
