@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from wavegraph.models.cli_args import finite, positive, whole
+from wavegraph.models.cli_args import finite, given_path, positive, whole
 from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 from wavegraph.models.ssvep_dnn import FINE_TUNE_STEPS
 
@@ -360,9 +360,9 @@ def semi_synthetic(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench bci", description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--json", type=Path, default=None, help="write every figure here")
+    ap.add_argument("--json", type=given_path, default=None, help="write every figure here")
     ap.add_argument(  # in out/ (git-ignored), as bench enhance's: the docs' runs from the repo root left it in the tree
-        "--png", type=Path, default=Path("out/bench_bci.png"), help="plot (default out/bench_bci.png)"
+        "--png", type=given_path, default=Path("out/bench_bci.png"), help="plot (default out/bench_bci.png)"
     )
     ap.add_argument(
         "--data",
@@ -450,7 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=whole(1), default=1, help="torch threads (default 1)")
     ap.add_argument(
-        "--merge", nargs="+", type=Path, default=None, metavar="JSON", help="join these --json results; run nothing"
+        "--merge",
+        nargs="+",
+        type=given_path,
+        default=None,
+        metavar="JSON",
+        help="join these --json results; run nothing",
     )
     ap.add_argument(
         "--update",
@@ -458,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         help="with --merge: later files' cells replace earlier ones (same trials; other stage-2 settings allowed)",
     )
     args = ap.parse_args(argv)
+    for option, value in (("--data", args.data), ("--token-decoder", args.token_decoder)):  # '': ran as not given
+        if value is not None and not value.strip():
+            ap.error(f"{option}: is empty (a shell variable that was unset or empty expands to nothing)")
     if args.windows is not None and min(args.windows) <= 0:
         ap.error("--windows must be above 0 s")
     if args.freqs is not None and (min(args.freqs) <= 0 or len(set(args.freqs)) != len(args.freqs)):
@@ -470,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--calib-s must be >= 0 s (0: as long as the evaluation trials) and --jitter's SDs >= 0")
     from wavegraph.pipeline.cli import unwritable
 
+    from .bench_checks import picture  # --png x.txt: matplotlib's ValueError once the benchmark had run
+
+    args.png = Path(picture(ap, "--png", str(args.png)) or args.png)
     for option, path in (("--png", args.png), ("--json", args.json)):
         if path is not None and unwritable(str(path)):  # checked before the run, not after
             ap.error(f"{option} {path}: cannot write ({unwritable(str(path))})")

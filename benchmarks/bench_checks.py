@@ -32,8 +32,11 @@ def picture(ap: argparse.ArgumentParser, option: str, path: str | None) -> str |
 
 def check_outputs(ap: argparse.ArgumentParser, *options: tuple[str, object]) -> None:
     """`ap.error` (exit 2) for the first (option, path) whose path cannot be written, or whose picture (--png)
-    matplotlib does not write; None paths are not given."""
+    matplotlib does not write; None paths are not given, '' ones are refused (`--json "$OUT"` with OUT unset was
+    dropped without a word: minutes of measuring, and no file)."""
     for option, path in options:
+        if path is not None and not str(path).strip():
+            ap.error(f"{option}: is empty (a shell variable that was unset or empty expands to nothing); give a path")
         if option == "--png" and path:
             picture(ap, option, str(path))
         if path is not None and path != "" and (why := unwritable(str(path))):

@@ -364,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", default="out/bench_enhance.png", help="quality-vs-SNR plot")
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     args = ap.parse_args(argv)
-
+    for option in ("clean", "noise", "checkpoint", "json", "png"):  # '' ("$DIR" unset): was taken as not given,
+        if getattr(args, option) is not None and not getattr(args, option).strip():  # --png '' failed after the run
+            ap.error(f"--{option}: is empty (a shell variable that was unset or empty expands to nothing)")
     if args.seed < 0:
         ap.error(f"--seed must be >= 0, got {args.seed}")
     if args.seconds < MIN_SECONDS:  # every clean file was left out as "0.50 s long", however long it was

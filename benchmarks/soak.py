@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="wavegraph bench soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--hours", type=float, default=2.0, help="stream length (default 2 h)")
-    ap.add_argument("--formats", default=FORMATS)
+    ap.add_argument("--formats", default=FORMATS, help=f"comma list of recorder formats (default {FORMATS})")
     ap.add_argument("--out", help="folder for the recordings (default: a temporary one, deleted)")
     ap.add_argument("--every", type=float, default=2.0, help="seconds between RSS samples")
     ap.add_argument("--png", help="draw the RSS curves here")
@@ -304,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         check_modules(ap, "bench soak", ("psutil", "pip install 'wavegraph[soak]'"))
     if not (0 < args.hours < float("inf") and 0 < args.every < float("inf")):  # were a child's error about a temp
         ap.error("--hours and --every must be above 0")  # graph file (--hours -1) and a busy sampling loop (--every 0)
+    # '' and an unknown format were found out only by the run: '' soaked no recorder for hours, 'foo' (or 'fif')
+    # was its child's graph error ('the run failed (exit 2)', exit 1); `--out ''` was the current folder
+    formats = list(dict.fromkeys(f.strip() for f in args.formats.split(",") if f.strip()))  # (edf,edf: one file)
+    unknown = [f for f in formats if f not in FORMATS.split(",")]
+    if not args.rejudge and (unknown or not formats):
+        ap.error(f"--formats {args.formats!r}: give a comma list of {FORMATS} (one or more)")
+    if args.out is not None and not args.out.strip():
+        ap.error("--out: is empty (a shell variable that was unset or empty expands to nothing); give a folder")
     if args.rejudge:
         try:  # a missing or cut file was a FileNotFoundError / JSONDecodeError / KeyError traceback
             saved = json.loads(Path(args.rejudge).read_text())
@@ -317,9 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             plot(saved["curves"], saved["ended"], Path(args.png), saved["title"])
         return 0 if all(r["flat"] for r in flat.values()) else 1
     seconds = args.hours * 3600
-    formats = [f for f in args.formats.split(",") if f]
-    tmp = tempfile.TemporaryDirectory() if not args.out else None
-    out = Path(args.out if tmp is None else tmp.name)
+    tmp = None if args.out else tempfile.TemporaryDirectory()
+    out = Path(args.out) if args.out else Path(tmp.name)  # pyright: ignore[reportOptionalMemberAccess]
     out.mkdir(parents=True, exist_ok=True)
     cfg = out / "soak.yaml"
     cfg.write_text(graph_yaml(seconds, out, formats))

@@ -419,7 +419,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help=f"exit 1 if the p50 ratio at 8 KiB > {TARGET_RATIO}")
     a = p.parse_args(argv)
     transports = [t.strip() for t in a.transports.split(",") if t.strip()]
-    if any(t not in ("ipc", "shm", "tcp") for t in transports):
+    if not transports or any(t not in ("ipc", "shm", "tcp") for t in transports):  # '': measured none, exit 0
         p.error(f"--transports: use ipc, shm and/or tcp, got {a.transports!r}")
     sizes = []
     example = f"e.g. --sizes {','.join(map(str, SIZES))}"
@@ -437,8 +437,8 @@ def bench_transport(argv: list[str] | None = None) -> int:
             _payload(s)
     except ValueError as e:
         p.error(f"--sizes: {e}; {example}")
-    if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
-        p.error("--iters, --rounds and --mbytes must be positive")
+    if a.iters < 1 or a.rounds < 1 or not 0 < a.mbytes < math.inf:  # (nan: was taken, the throughput of nothing)
+        p.error("--iters, --rounds and --mbytes must be positive (finite) numbers")
     a.png = picture(p, "--png", a.png)  # (plot -> plot.png, the name said)
     check_outputs(p, ("--json", a.json), ("--png", a.png))
 

@@ -10,6 +10,7 @@ __all__ = [
     "SNR_LIMIT_DB",
     "cpu_threads",
     "finite",
+    "given_path",
     "oversubscribed",
     "positive",
     "snr_db",
@@ -32,6 +33,16 @@ def positive(kind):
         return value
 
     return parse
+
+
+def given_path(text: str):
+    """An argparse type: a path that is not '' (`--init "$W"` with W unset was Path('.'): a ValueError traceback;
+    `--out ''` was said as `--out .: it is a folder`, a name the user never typed)."""
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return Path(text)
 
 
 def whole(least: int):

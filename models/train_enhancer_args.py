@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 from wavegraph import unwritable
 
 from . import speech_data as sd
-from .cli_args import SNR_LIMIT_DB, THREADS_HELP, cpu_threads, oversubscribed, positive
+from .cli_args import SNR_LIMIT_DB, THREADS_HELP, cpu_threads, given_path, oversubscribed, positive
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -27,7 +26,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--init",
-        type=Path,
+        type=given_path,
         default=None,
         help="start from these weights (a second stage; the model config comes from their JSON)",
     )
@@ -218,9 +217,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check (0: none)"
     )
-    p.add_argument("--out", type=Path, default=None, help="weights file (.safetensors; config .json beside it)")
-    p.add_argument("--log", type=Path, default=None, help="training curve CSV")
-    p.add_argument("--plot", type=Path, default=None, help="training curve PNG")
+    p.add_argument("--out", type=given_path, default=None, help="weights file (.safetensors; config .json beside it)")
+    p.add_argument("--log", type=given_path, default=None, help="training curve CSV")
+    p.add_argument("--plot", type=given_path, default=None, help="training curve PNG")
     return p
 
 

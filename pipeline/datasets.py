@@ -19,6 +19,7 @@ without running pip. The data is third-party and is never committed.
 from __future__ import annotations
 
 import argparse
+import difflib
 import hashlib
 import os
 import shutil
@@ -334,6 +335,13 @@ def resolve_path(path: str) -> Path:
     return p
 
 
+def _root(value: str) -> Path:
+    """`--root "$DIR"` with DIR unset: was Path('') (the current folder), the data set written there without a word."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return Path(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m wavegraph.pipeline.datasets", description=__doc__.split("\n")[0] if __doc__ else None
@@ -342,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
     f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")
     f.add_argument(
-        "--root", type=Path, default=None, help="cache folder (default: $WAVEGRAPH_DATA or the user cache folder)"
+        "--root", type=_root, default=None, help="cache folder (default: $WAVEGRAPH_DATA or the user cache folder)"
     )
     sub.add_parser("list", help="list the known data sets")
     args = ap.parse_args(argv)
@@ -352,7 +360,17 @@ def main(argv: list[str] | None = None) -> int:
         for ds in DATASETS.values():
             print(f"{ds.name:{width}s}  {ds.requirement:{req}s}  {ds.description}")
         return 0
-    names = sorted(DATASETS) if args.names == ["all"] else args.names
+    # 'all' among other names is all of them (was "unknown data set 'all'"); unknown names are said before anything
+    # is fetched (the names before one were fetched first), with the name meant
+    names = sorted(DATASETS) if "all" in args.names else list(dict.fromkeys(args.names))
+    unknown = [n for n in dict.fromkeys(args.names) if n not in DATASETS and n != "all"]  # (all nope: said too)
+    if unknown:
+        close = [m for n in unknown for m in difflib.get_close_matches(n, DATASETS, n=1)]
+        fix = f"did you mean {', '.join(map(repr, close))}?" if close else "`list` shows them"
+        known = ", ".join(sorted(DATASETS))
+        said = ", ".join(map(repr, unknown))
+        print(f"error: unknown data set {said}; fix: {fix} (one of: {known}, or all)", file=sys.stderr)
+        return 1  # (tests/test_fileio_datasets.py holds this exit code)
     try:
         for n in names:
             print(fetch(n, args.root))

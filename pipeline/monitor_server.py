@@ -68,8 +68,10 @@ def start_server(
     def make_doc(doc):
         if token:
             given = doc.session_context.request.arguments.get("token", [b""])[0]
-            given = given.decode() if isinstance(given, bytes) else str(given)
-            if not secrets.compare_digest(given, token):
+            given = given if isinstance(given, bytes) else str(given).encode("utf-8", "surrogateescape")
+            # compared as bytes: `?token=%FF` (not UTF-8) and `?token=%C3%A9` (not ASCII, which compare_digest
+            # refuses in a str) were a traceback in the run's terminal and a 500, not the page's refusal
+            if not secrets.compare_digest(given, token.encode()):
                 doc.add_root(Div(text="wrong or missing token: open the URL that `wavegraph run --monitor` printed"))
                 return
         Session(hub, doc, sessions)

@@ -237,12 +237,20 @@ def _spectrum(ax, x: np.ndarray, rate: float) -> None:
     ax.set_title("power spectrum (Welch)")
 
 
+def _given(value: str) -> str:
+    """A path typed as '' (a shell variable unset or empty): a usage error (exit 2), not a traceback or a default."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph plot", description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("recording")
+    ap.add_argument("recording", type=_given)  # `plot ''`: was Path.with_name's ValueError traceback
     ap.add_argument(
         "-o",
         "--out",
+        type=_given,  # `-o "$OUT"` with OUT unset: the option was dropped without a word, the PNG written elsewhere
         help="PNG path (default: the recording's name + .png beside it; in the current folder when the recording is "
         "in wavegraph's data cache or its folder cannot be written)",
     )

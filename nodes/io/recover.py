@@ -297,6 +297,15 @@ def _cut_torn_row(path: Path) -> None:
     )
 
 
+def _given(value: str) -> str:
+    """A path typed as '' ("$OUT" unset): refused (exit 2); Path('') is the current folder."""
+    if not value.strip():
+        import argparse
+
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return value
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.io.recover") -> int:
     """`python -m wavegraph.nodes.io.recover recover PATH...`: finish recordings whose process died before close()."""
     import argparse
@@ -305,7 +314,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     sub = ap.add_subparsers(dest="cmd", required=True)
     helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
     what = "a recording, its .spill, or a folder: every .spill under it (nothing there: said, exit 0)"
-    sub.add_parser("recover", help=helptext, description=helptext).add_argument("paths", nargs="+", help=what)
+    # `recover ''`: was the current folder, every spill under it
+    sub.add_parser("recover", help=helptext, description=helptext).add_argument(
+        "paths", nargs="+", type=_given, help=what
+    )
     args = ap.parse_args(argv)
     status, paths = 0, []
     for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
