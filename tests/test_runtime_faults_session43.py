@@ -201,15 +201,13 @@ class DiesOnOddRates(Sink):
 """
 
 
-def test_a_file_whose_worker_is_killed_fails_alone_the_others_complete(tmp_path):
-    """Before: one file whose pool worker was killed (the out-of-memory killer, on a file too big for it) failed every
-    file of the batch, also those running in the other worker and those not started: 'FAILED 4 files (...): worker
-    died: A process in the process pool was terminated abruptly'. Now the files of the broken pool run again, one
-    process each: the one that kills its process fails, named, and the others complete."""
+def _killing_batch(tmp_path, files: list, seconds: float):
+    """in/NAME_raw.fif of `seconds` at each rate, and a graph that records them beside a node killing its process on
+    the 123 Hz one: (the folder, the graph)."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for name, rate in [("a", 250.0), ("b", 123.0), ("c", 250.0), ("d", 250.0)]:
-        x = np.zeros((2, int(rate * 20)))
+    for name, rate in files:
+        x = np.zeros((2, int(rate * seconds)))
         raw = mne.io.RawArray(x, mne.create_info(["E0", "E1"], rate, "eeg"), verbose="error")
         raw.save(folder / f"{name}_raw.fif", verbose="error")
     (tmp_path / "dies.py").write_text(KILLED_BY_ITS_FILE)
@@ -219,6 +217,15 @@ def test_a_file_whose_worker_is_killed_fails_alone_the_others_complete(tmp_path)
         "  - {id: rec, type: recorder, params: {path: out_raw.fif}}\n  - {id: dies, type: 'dies:DiesOnOddRates'}\n"
         "edges:\n  - {source: src.out, target: rec.in}\n  - {source: src.out, target: dies.in}\n"
     )
+    return folder, graph
+
+
+def test_a_file_whose_worker_is_killed_fails_alone_the_others_complete(tmp_path):
+    """Before: one file whose pool worker was killed (the out-of-memory killer, on a file too big for it) failed every
+    file of the batch, also those running in the other worker and those not started: 'FAILED 4 files (...): worker
+    died: A process in the process pool was terminated abruptly'. Now the files of the broken pool run again, one
+    process each: the one that kills its process fails, named, and the others complete."""
+    folder, graph = _killing_batch(tmp_path, [("a", 250.0), ("b", 123.0), ("c", 250.0), ("d", 250.0)], 20)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "batch", str(graph), "--inputs", str(folder / "*.fif")]
     r = subprocess.run(cmd + ["--out", str(out), "--jobs", "2"], capture_output=True, text=True, timeout=300)
@@ -271,19 +278,7 @@ def test_after_a_worker_is_killed_the_files_not_started_run_on_a_pool_not_one_by
     serially after one kill). Now only the files that had started run alone; the others go on a fresh pool."""
     import wavegraph.pipeline.batch as batch
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name, rate in [("a", 123.0)] + [(chr(ord("b") + k), 250.0) for k in range(9)]:
-        x = np.zeros((2, int(rate * 5)))
-        raw = mne.io.RawArray(x, mne.create_info(["E0", "E1"], rate, "eeg"), verbose="error")
-        raw.save(folder / f"{name}_raw.fif", verbose="error")
-    (tmp_path / "dies.py").write_text(KILLED_BY_ITS_FILE)
-    graph = tmp_path / "g.yaml"
-    graph.write_text(
-        "nodes:\n  - {id: src, type: file_source, params: {path: x.fif, chunk_size: 50}}\n"
-        "  - {id: rec, type: recorder, params: {path: out_raw.fif}}\n  - {id: dies, type: 'dies:DiesOnOddRates'}\n"
-        "edges:\n  - {source: src.out, target: rec.in}\n  - {source: src.out, target: dies.in}\n"
-    )
+    folder, graph = _killing_batch(tmp_path, [("a", 123.0)] + [(chr(ord("b") + k), 250.0) for k in range(9)], 5)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     alone = []
