@@ -93,19 +93,23 @@ def test_eeg_tokenizer_at_a_rate_its_resampler_refuses_names_a_fix_that_exists(r
     lookup("eeg_tokenizer")().configure({"in": out})
 
 
+def _two_tokenizers_midstream():
+    """(the signal, two eeg_tokenizer nodes that have both taken its first 550 samples)."""
+    x = np.random.default_rng(0).standard_normal((2, 1500)) * 20
+    nodes = []
+    for _ in range(2):
+        node = lookup("eeg_tokenizer")()
+        node.configure({"in": signal_spec(200.0, ["C3", "C4"])})
+        node.process({"in": Chunk(x[:, :550], t0=0.0)})
+        nodes.append(node)
+    return x, *nodes
+
+
 def test_eeg_tokenizer_state_dict_is_a_copy_the_node_does_not_share():
     """state_dict() handed out the live model state's memory: a user editing the saved arrays (zeroing them for a
     what-if, or np.copyto into them) changed the running node's next tokens (20 of 20 differed)."""
 
-    def tokenizer():
-        node = lookup("eeg_tokenizer")()
-        node.configure({"in": signal_spec(200.0, ["C3", "C4"])})
-        return node
-
-    x = np.random.default_rng(0).standard_normal((2, 1500)) * 20
-    a, b = tokenizer(), tokenizer()
-    for node in (a, b):
-        node.process({"in": Chunk(x[:, :550], t0=0.0)})
+    x, a, b = _two_tokenizers_midstream()
     saved = a.state_dict()
     for key in ("model.samples", "model.prev"):
         saved[key][...] = 0.0
@@ -200,15 +204,7 @@ def test_enhancer_input_gain_state_round_trips_as_saved():
     ],
 )
 def test_eeg_tokenizer_refuses_a_saved_state_no_stream_reaches(key, value):
-    def tokenizer():
-        node = lookup("eeg_tokenizer")()
-        node.configure({"in": signal_spec(200.0, ["C3", "C4"])})
-        return node
-
-    x = np.random.default_rng(0).standard_normal((2, 1500)) * 20
-    a, b = tokenizer(), tokenizer()
-    for node in (a, b):
-        node.process({"in": Chunk(x[:, :550], t0=0.0)})
+    x, a, b = _two_tokenizers_midstream()
     saved = a.state_dict()
     if isinstance(value, str):
         value = np.full_like(saved[key], np.nan)
