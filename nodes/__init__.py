@@ -27,7 +27,7 @@ BUILTIN_NODES: dict[str, str] = {
     "filterbank": "wavegraph.nodes.dsp.filterbank:Filterbank",
     "gain": "wavegraph.nodes.dsp.spectral:Gain",
     "gla": "wavegraph.nodes.models.model:GLANode",
-    "fir": "wavegraph.nodes.dsp.filters:FIR",
+    "fir": "wavegraph.nodes.dsp.fir:FIR",
     "highpass": "wavegraph.nodes.dsp.filters:Highpass",
     "join": "wavegraph.nodes.dsp.join:Join",
     "istft": "wavegraph.nodes.dsp.windows:ISTFT",

@@ -13,7 +13,8 @@ from wavegraph.nodes.dsp.bandpower import Bandpower
 from wavegraph.nodes.dsp.channels import CAR, Mix, Rereference
 from wavegraph.nodes.dsp.epochs import Epochs
 from wavegraph.nodes.dsp.filterbank import Filterbank
-from wavegraph.nodes.dsp.filters import FIR, Bandpass, Notch
+from wavegraph.nodes.dsp.filters import Bandpass, Notch
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.dsp.scaling import RunningZScore
 from wavegraph.nodes.dsp.windows import STFT

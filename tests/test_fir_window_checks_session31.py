@@ -117,7 +117,7 @@ def test_a_scipy_whose_get_window_takes_no_namespace_still_checks_fir_windows(mo
     """pyproject allows scipy >= 1.11, whose get_window has no `xp` (scipy 1.15 added it): passing it anyway was a
     TypeError, so every fir window was refused there."""
     import scipy.signal
-    from wavegraph.nodes.dsp.filters import FIRParams, fir_window_problem
+    from wavegraph.nodes.dsp.fir import FIRParams, fir_window_problem
 
     real = scipy.signal.get_window
 

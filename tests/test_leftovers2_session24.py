@@ -115,7 +115,8 @@ def test_bids_channels_tsv_and_fif_hold_the_filters_the_graph_applied(tmp_path):
 
 
 def test_a_files_filters_are_kept_and_narrowed_and_a_lower_rate_bounds_the_lowpass(tmp_path):
-    from wavegraph.nodes.dsp.filters import FIR, Lowpass
+    from wavegraph.nodes.dsp.filters import Lowpass
+    from wavegraph.nodes.dsp.fir import FIR
     from wavegraph.nodes.io.file_source import FileSource
 
     raw = mne.io.read_raw_fif(_fif(tmp_path), preload=True, verbose="error").filter(0.1, 30.0, verbose="error")

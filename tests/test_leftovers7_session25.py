@@ -5,7 +5,7 @@ a buffer or a mains frequency of 1e300) refused at graph build with the range an
 import logging
 
 import pytest
-from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.spec import SpecError, signal_spec
 

@@ -142,7 +142,7 @@ def test_fir_refuses_a_denormal_edge_with_its_own_error_naming_the_edge_and_the_
     own error. Now both edges (a high-pass's l_freq, a low-pass's h_freq) get it: the value, the narrowest band that
     fits and the IIR nodes."""
     import pytest
-    from wavegraph.nodes.dsp.filters import FIR
+    from wavegraph.nodes.dsp.fir import FIR
     from wavegraph.pipeline.spec import SpecError, signal_spec
 
     for edge in ("l_freq", "h_freq"):

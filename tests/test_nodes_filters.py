@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from scipy import signal as ss
-from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec

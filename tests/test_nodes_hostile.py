@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from wavegraph.nodes.dsp.bandpower import Bandpower
 from wavegraph.nodes.dsp.filterbank import Filterbank
-from wavegraph.nodes.dsp.filters import FIR, Bandpass, Notch
+from wavegraph.nodes.dsp.filters import Bandpass, Notch
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.dsp.scaling import RunningZScore
 from wavegraph.nodes.dsp.spectral import Align

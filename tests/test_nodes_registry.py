@@ -34,6 +34,7 @@ TYPES = [
 ]
 MODULES = [
     "dsp.filters",
+    "dsp.fir",
     "dsp.resample",
     "dsp.channels",
     "dsp.scaling",

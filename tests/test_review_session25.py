@@ -127,7 +127,7 @@ def test_a_fir_whose_mne_length_exceeds_the_bound_for_its_channels_still_runs_th
     refused (l_freq 1e-300: tests/test_leftovers7_session25.py)."""
     import logging
 
-    from wavegraph.nodes.dsp.filters import FIR
+    from wavegraph.nodes.dsp.fir import FIR
     from wavegraph.pipeline.spec import signal_spec
 
     spec = signal_spec(2048.0, [f"E{i}" for i in range(256)])

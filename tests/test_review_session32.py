@@ -3,7 +3,7 @@ one shape a call): what the review found and fixed, and the hostile inputs it ch
 
 import numpy as np
 import pytest
-from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent

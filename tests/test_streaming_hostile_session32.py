@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.signal import lfilter
-from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.dsp.fir import FIR
 from wavegraph.nodes.dsp.windows import ISTFT, STFT
 from wavegraph.nodes.models.model import GLANode
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
