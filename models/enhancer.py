@@ -66,6 +66,7 @@ from .enhancer_features import (
 from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_gate import gate_curve, synthesize
+from .enhancer_grow import grown
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .enhancer_numpy import NumpyFrame, numpy_frame, state_views
 from .enhancer_pitch import pitch_feature, pitch_frames
@@ -211,17 +212,6 @@ class EnhancerConfig(DictConfig):
 
 
 # The optional features in the order of their core input columns (the growers above append columns).
-_GROWN_ORDER = {
-    "df_bins": "a deep filter",
-    "tone_frames": "the tone feature",
-    "onset_frames": "the onset feature",
-    "impulse_blocks": "the impulse feature",
-    "gate_blocks": "the time gate",  # no input columns: its head rows come last
-    "gate_split": "the time gate's second band",  # the high band's head rows, after the gate's
-    "pitch_lag": "the pitch input",  # its input columns and head rows come last
-}
-
-
 class Enhancer(StreamingModel):
     """See the module docstring. d_in = hop (audio samples per block), d_out = hop + 1 (audio block, speech prob)."""
 
@@ -542,34 +532,34 @@ class Enhancer(StreamingModel):
         """A copy of this mask-only model with a deep filter added, computing exactly the same output: the new core
         inputs (phase features) and the new filter taps start at zero. Training starts from it (`--init` with
         `--df-bins`), so the filter is learned on top of a trained mask instead of from scratch."""
-        return self._grown("df_bins", df_bins=df_bins, df_order=df_order)
+        return grown(self, "df_bins", df_bins=df_bins, df_order=df_order)
 
     def with_tone_feature(self, tone_frames: int) -> Enhancer:
         """This model with the tone feature added (tone_frames >= 2), computing the same output (`--tone-frames`)."""
-        return self._grown("tone_frames", tone_frames=tone_frames)
+        return grown(self, "tone_frames", tone_frames=tone_frames)
 
     def with_onset_feature(self, onset_frames: int) -> Enhancer:
         """This model with the onset feature added (onset_frames >= 1), computing the same output (`--onset-frames`)."""
         if onset_frames < 1:
             raise ValueError(f"onset_frames must be >= 1, got {onset_frames}")
-        return self._grown("onset_frames", onset_frames=onset_frames)
+        return grown(self, "onset_frames", onset_frames=onset_frames)
 
     def with_impulse_feature(self, impulse_blocks: int) -> Enhancer:
         """This model with the impulse feature added (impulse_blocks: a divisor >= 2 of n_fft), computing the same
         output (`--impulse-blocks`)."""
-        return self._grown("impulse_blocks", impulse_blocks=impulse_blocks)
+        return grown(self, "impulse_blocks", impulse_blocks=impulse_blocks)
 
     def with_time_gate(self, gate_blocks: int) -> Enhancer:
         """This model with the time gate added (gate_blocks: a divisor >= 2 of n_fft), computing the same output
         (`--gate-blocks`)."""
-        return self._grown("gate_blocks", gate_blocks=gate_blocks)
+        return grown(self, "gate_blocks", gate_blocks=gate_blocks)
 
     def with_split_gate(self, gate_split: int) -> Enhancer:
         """This model's time gate in two bands split at bin gate_split, the high band's rows a copy of the gate's, so
         that it computes the same output (`--gate-split-hz`)."""
         if not self.cfg.gate_blocks:
             raise ValueError("a second band of the time gate needs a model with the time gate (--gate-blocks)")
-        new = self._grown("gate_split", gate_split=gate_split)
+        new = grown(self, "gate_split", gate_split=gate_split)
         gate = slice(self.cfg.gate_offset, self.cfg.n_outputs)
         with torch.no_grad():
             for p in (new.head.weight, new.head.bias):
@@ -579,30 +569,7 @@ class Enhancer(StreamingModel):
     def with_pitch_input(self, pitch_lag: int) -> Enhancer:
         """This model with the pitch input added (lags up to pitch_lag samples; models/enhancer_pitch.py), computing the
         same output (`--pitch-lag`)."""
-        return self._grown("pitch_lag", pitch_lag=pitch_lag)
-
-    def _grown(self, feature: str, **changes) -> Enhancer:
-        """A copy with `feature` (a config field of _GROWN_ORDER) added by `changes` to the config, whose new core-input
-        columns and head rows (appended after the old ones) start at zero, so that it computes what this model does.
-        The columns of the features come in _GROWN_ORDER, so one is added only to a model without it and the later ones.
-        Training starts from such a copy (`--init` with the feature's option): the feature is learned on top of a
-        trained model."""
-        order = list(_GROWN_ORDER)
-        later = order[order.index(feature) :]
-        if any(getattr(self.cfg, name) for name in later):
-            names = ", ".join(_GROWN_ORDER[name] for name in later)
-            raise ValueError(f"adding {_GROWN_ORDER[feature]} needs a model without {names} (their columns come last)")
-        new = Enhancer(EnhancerConfig.from_dict({**self.cfg.to_dict(), **changes}))
-        mine = self.state_dict()
-        with torch.no_grad():
-            for name, p in new.state_dict().items():
-                old = mine[name]
-                if p.shape != old.shape:  # the core's input projection (columns) or the head (rows): grown
-                    p.zero_()
-                    p[tuple(slice(0, n) for n in old.shape)] = old
-                else:
-                    p.copy_(old)
-        return new.train(self.training)
+        return grown(self, "pitch_lag", pitch_lag=pitch_lag)
 
     # ---------------------------------------------------------------------------------------- audio helpers
     @torch.no_grad()

@@ -4,7 +4,7 @@ multiplier for it (--layer-lr-scale).
 The core's blocks are pre-norm residual (models/gla.py: h = x + attn(norm(x)); y = h + mlp(norm(h))), so a block whose
 two output projections (the attention's o_proj, the MLP's down) are zero adds nothing: appended after the last block,
 before the final norm, the grown model computes what the trained one did, and a fine-tune learns the block on top of
-it, as the grown input features are learned (Enhancer._grown)."""
+it, as the grown input features are learned (enhancer_grow.grown)."""
 
 from __future__ import annotations
 
