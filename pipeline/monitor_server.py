@@ -7,6 +7,7 @@ It binds 127.0.0.1 by default; binding anywhere else requires a token, which is 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -44,6 +45,28 @@ def _trace_socket():
     return TraceSocket
 
 
+def _access_log(handler) -> None:
+    """Tornado's request log, with a refused request (4xx: a wrong path, a scanner, a page of an ended run) at debug
+    level: at tornado's warning level each one was a line in the run's terminal, between the run's own messages.
+    A server error (5xx) is still said."""
+    status = handler.get_status()
+    level = logging.ERROR if status >= 500 else logging.DEBUG
+    request = handler.request
+    logging.getLogger("tornado.access").log(
+        level, "%d %s %.2fms", status, handler._request_summary(), 1000.0 * request.request_time()
+    )
+
+
+class _Quiet4xx:
+    """A filter for tornado's 'general' log: drops the line tornado adds for a 4xx HTTPError that carries a reason
+    (`403 GET /static/../x: ... is not in root static directory`), as _access_log does for the request itself."""
+
+    def filter(self, record) -> bool:
+        args = record.args
+        code = args[0] if isinstance(args, tuple) and args else None
+        return not (record.msg == "%d %s: %s" and isinstance(code, int) and 400 <= code < 500)
+
+
 def start_server(
     hub: MonitorHub, host: str = "127.0.0.1", port: int = 0, token: str | None = None
 ) -> tuple[str, Callable[[], None]]:
@@ -59,6 +82,9 @@ def start_server(
     from tornado.netutil import bind_sockets
 
     loopback = host in ("127.0.0.1", "localhost", "::1")
+    general = logging.getLogger("tornado.general")
+    if not any(isinstance(f, _Quiet4xx) for f in general.filters):
+        general.addFilter(_Quiet4xx())
     if not loopback and not token:
         token = secrets.token_urlsafe(16)
     sockets = bind_sockets(port, host)
@@ -89,6 +115,7 @@ def start_server(
                 {"/": Application(FunctionHandler(make_doc))},
                 extra_websocket_origins=origins,
                 extra_patterns=[("/traces", _trace_socket(), {"sessions": sessions})],
+                log_function=_access_log,
             )
             http = HTTPServer(app)
             http.add_sockets(sockets)
