@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rejudge", metavar="JSON", help="judge and draw a saved run (its --json) again; no run")
     args = ap.parse_args(argv)
     from wavegraph.benchmarks.bench_checks import check_modules, check_outputs, picture
+    from wavegraph.pipeline.batch_pool import signals_as_ctrl_c
 
     args.png = picture(ap, "--png", args.png)  # (plot -> plot.png, the name said)
     check_outputs(ap, ("--png", args.png), ("--json", args.json))
@@ -324,9 +326,42 @@ def main(argv: list[str] | None = None) -> int:
         if args.png:
             plot(saved["curves"], saved["ended"], Path(args.png), saved["title"])
         return 0 if all(r["flat"] for r in flat.values()) else 1
-    seconds = args.hours * 3600
     tmp = None if args.out else tempfile.TemporaryDirectory()
     out = Path(args.out) if args.out else Path(tmp.name)  # pyright: ignore[reportOptionalMemberAccess]
+    try:
+        with signals_as_ctrl_c():  # a SIGTERM or SIGHUP left the run going for hours, and the temporary folder
+            return _soak(args, formats, out)
+    except KeyboardInterrupt:
+        print("soak: stopped before its end (the run was stopped too; nothing judged)")
+        return 130
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs: the kernel sends it SIGTERM (which stops a run as Ctrl-C does, its recorders
+    finalised) when this bench dies, however it dies (`kill -9` left the run going on for the hours asked)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop_run(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """Stop the run as Ctrl-C does (its recorders finalise); killed if it has not ended in `grace` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def _soak(args, formats: list[str], out: Path) -> int:
+    """The run in a child process, its RSS sampled; then judged, the files verified, drawn and saved."""
+    seconds = args.hours * 3600
     out.mkdir(parents=True, exist_ok=True)
     cfg = out / "soak.yaml"
     cfg.write_text(graph_yaml(seconds, out, formats))
@@ -336,9 +371,14 @@ def main(argv: list[str] | None = None) -> int:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_end_with_parent,
     )
-    ended, curves = sample_rss(proc, args.every, out)
-    log = proc.communicate()[0]
+    try:
+        ended, curves = sample_rss(proc, args.every, out)
+        log = proc.communicate()[0]
+    except BaseException:  # Ctrl-C, SIGTERM or SIGHUP (signals_as_ctrl_c), or a failure of the sampling
+        _stop_run(proc)
+        raise
     wall = time.monotonic() - t
     if proc.returncode != 0:
         print(log)
@@ -386,12 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             f"soak: RSS not judged: no process had 3 samples (every {args.every:g} s) between the warm-up (20 % of "
             f"the run, at least 10 s) and the stream's end ({ended or 0:.0f} s); give a longer --hours, e.g. 0.05"
         )
-        if tmp is not None:
-            tmp.cleanup()
         return 2
     print("soak: targets", "met" if ok else "NOT met")
-    if tmp is not None:
-        tmp.cleanup()
     return 0 if ok else 1
 
 

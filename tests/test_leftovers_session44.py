@@ -30,3 +30,53 @@ def test_monitor_refused_requests_are_not_warnings_in_the_run_terminal(caplog):
     tornado = [r for r in caplog.records if r.name.startswith("tornado")]
     assert not [r for r in tornado if r.levelno >= logging.WARNING], [r.getMessage() for r in tornado]
     assert any("404 GET /nope" in r.getMessage() for r in tornado if r.levelno == logging.DEBUG)  # still at debug
+
+
+def _soak_started(tmp_path):
+    """`wavegraph bench soak --hours 1` with its temporary folder under tmp_path, once its run's child is up."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "bench", "soak", "--hours", "1", "--every", "0.5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        kids = psutil.Process(bench.pid).children(recursive=True)
+        if any(p.name().startswith("python") for p in kids) and list(tmp_path.glob("*/*.chunks.csv")):
+            return bench, kids
+        time.sleep(0.2)
+    bench.kill()
+    pytest.fail("the soak's run did not start in 60 s: " + bench.communicate()[0])
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_killed_bench_soak_stops_its_run(tmp_path, how):
+    """`kill` (SIGTERM) or `kill -9` of `wavegraph bench soak` left its run going on for the hours asked, writing
+    into a temporary folder that was never removed. Now the run is stopped with it; SIGTERM also removes the folder
+    and exits 130 (as Ctrl-C)."""
+    import signal
+
+    import psutil
+
+    bench, kids = _soak_started(tmp_path)
+    bench.send_signal(getattr(signal, how))
+    out = bench.communicate(timeout=60)[0]
+    gone, alive = psutil.wait_procs(kids, timeout=60)
+    for p in alive:
+        p.kill()
+    assert not alive, [p.cmdline() for p in alive]
+    if how == "SIGTERM":
+        assert bench.returncode == 130, out
+        assert "stopped before its end" in out
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert bench.returncode == -9
