@@ -54,6 +54,9 @@ class ResampleParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
+_SIMPLEST = 10**7  # the largest up or down a rate off by float rounding is taken for (a filter's 1 GiB bound is below)
+
+
 def rational_ratio(in_rate: float, out_rate: float, max_factor: int, audio: bool = False) -> tuple[int, int]:
     """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates), or within float rounding
     (RATE_RTOL) when that gives factors up to max_factor. `audio`: the input is audio (the fix names sox, else MNE)."""
@@ -64,6 +67,10 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int, audio: bool
     near = ratio.limit_denominator(max_factor)
     if abs(near - ratio) <= RATE_RTOL * ratio and near.numerator <= max_factor:
         ratio = near
+    elif abs((wide := ratio.limit_denominator(_SIMPLEST)) - ratio) <= RATE_RTOL * ratio:
+        # a simple ratio just past max_factor (44100/1.001 -> 44100 Hz is 1001/1000): said as it is, so that the
+        # error names the max_factor that takes it (it said 2.20e+15/2.20e+15, a filter of 9.9e8 GiB, no max_factor)
+        ratio = wide
     up, down = ratio.numerator, ratio.denominator
     how = (  # (an EEG stream was told to use sox)
         f"an audio file: sox in.wav -r {out_rate:.12g} out.wav"

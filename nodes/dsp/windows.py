@@ -36,6 +36,7 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.state import count
 
 from ..channel_kinds import without_triggers
 from ..nanpolicy import (
@@ -58,8 +59,8 @@ class FrameState:
     """The state of a framing node."""
 
     buf: np.ndarray  # (signals, n) input samples not in a whole frame yet; empty at the start
-    k: int = 0  # frames emitted
-    n_in: int = 0  # samples received
+    k: int = count()  # frames emitted
+    n_in: int = count()  # samples received
     t_first: float | None = None  # start time of the first sample (a gap moves it, see the module docstring)
 
 
@@ -72,6 +73,16 @@ class Framer:
 
     def fresh(self) -> FrameState:
         return FrameState(np.zeros((self.nch, 0), dtype=self.dtype))
+
+    def held(self, s: FrameState) -> int | None:
+        """How many samples `buf` holds after n_in samples and k frames (from the next frame's start to the newest
+        sample), or None when no push leaves such counts (a frame not emitted whose samples all came)."""
+        if s.n_in == 0:
+            return 0 if s.k == 0 else None
+        if s.k and (s.k - 1) * self.hop - self.prepad + self.size > s.n_in:  # its last frame's samples did not come
+            return None
+        held = max(0, s.n_in - (s.k * self.hop - self.prepad))
+        return held if held < self.size else None
 
     def push(self, s: FrameState, x2: np.ndarray) -> tuple[np.ndarray, int]:
         """Append samples; return (frames (F, channels, size) as a view, index of the first frame). The samples go after
@@ -139,6 +150,23 @@ class _Framed(Node):
 
     def new_state(self):
         return self.framer.fresh()
+
+    def load_state_dict(self, state):
+        """As Node's, and the held samples must fit the counts: a state whose `buf` came from another save than its `k`
+        and `n_in` (mixed up, or edited by hand) was taken, and the frames after it were cut from the wrong samples and
+        stamped at the wrong times, unsaid."""
+        before = self.state
+        super().load_state_dict(state)
+        s = self.state
+        held = self.framer.held(s)
+        if held is None or s.buf.shape[1] != held:
+            self.state = before
+            raise ValueError(
+                f"{self.node_id or self.type_name or type(self).__name__} state 'buf' holds {s.buf.shape[1]} samples, "
+                f"'n_in' {s.n_in} and 'k' {s.k} "
+                + ("cannot go together" if held is None else f"leave {held}")
+                + " (the samples from the next frame's start on): load the state as state_dict() saved it"
+            )
 
     def transform(self, frames: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -375,7 +403,7 @@ class ISTFT(Node[ISTFTParams]):
     @dataclass
     class State:
         tail: np.ndarray  # (channels, n_fft - hop) overlap-add sums not complete yet
-        k: int = 0  # frames received
+        k: int = count()  # frames received
         t_first: float | None = None  # start time of the first frame (a gap moves it)
 
     def configure(self, in_specs):
