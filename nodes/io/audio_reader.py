@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .flac_file import tag_start
 from .logged_times import LoggedTimes
 from .readers import Dtype, _no_events, _readable
 from .wav_bext import bext_start
@@ -350,6 +351,8 @@ class AudioReader(LoggedTimes):
         self._chunk_log(path)  # the recorder's WAV / FLAC of a stream with gaps: its chunk times (logged_times.py)
         if self.file.format in ("WAV", "WAVEX", "RF64"):  # a Broadcast WAV's start (bext): replayed undated before
             self.meas_date = bext_start(path, self.sfreq)
+        elif self.file.format == "FLAC":  # the recorder's FLAC: its first sample's time in a DATE (flac_file.py)
+            self.meas_date = tag_start(self.file.date)
         if self.file.format in ("WAV", "WAVEX", "RF64", "AIFF"):  # a DAW's markers: 'cue ', MARK (lost unsaid before)
             self.events, self.labels = wav_events(path, self.sfreq, self.n_times)
             self.events[:, 1] = [self.time_of(int(i)) for i in self.events[:, 0]]  # (on the chunk times, if logged)

@@ -33,6 +33,7 @@ def finalise(
     the kill cut, or damaged, is in the file in part or not at all)."""
     from . import record_formats as rf
     from .edf_writer import write_edf
+    from .flac_file import write_flac
 
     spill, meta_path = rf.spill_paths(path)
     meta, spec, rows = rf.open_spill(path)
@@ -55,9 +56,9 @@ def finalise(
         tmp = path.with_name(path.name + ".tmp")
         try:
             if fmt == "npz":
-                rf.write_npz(tmp, rows, spec, first_t0)
+                rf.write_npz(tmp, rows, rf.dated_spec(spec, first_t0, meta.get("wall_start")), first_t0)
             elif fmt == "flac":
-                rf.write_flac(tmp, rows, spec)
+                write_flac(tmp, rows, spec, start=origin.start)
             else:
                 write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
             os.replace(tmp, path)

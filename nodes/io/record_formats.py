@@ -15,8 +15,8 @@ the whole recording in memory:
          file equals the input within half a quantisation step. The last record is padded with zeros
          and marked by a "padding" annotation. NaN is written as 0, inf as the range's end (the range is
          that of the finite samples).
-  FLAC - 24-bit, from the spill at close (libFLAC holds back whole frames: written as it went, a killed
-         recording could not be read); NaN as 0, values clipped to [-1, 1].
+  FLAC - (flac_file) 24-bit, from the spill at close (libFLAC holds back whole frames: written as it went, a killed
+         recording could not be read); NaN as 0, values clipped to [-1, 1]; dated (a DATE comment).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -365,6 +365,19 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec, t0: float | None 
                 np.lib.format.write_array(f, np.array(float(t0)))
 
 
+def dated_spec(spec: StreamSpec, first_t0: float, wall_start: str | None) -> StreamSpec:
+    """The spec an NPZ of a signal or features stream stores: a live stream's (meas_date None) dated by the wall clock
+    when its first chunk left its source, as its FIF is (Origin), so that meas_date + first_time + t0 is that moment.
+    It was stored undated (meas_date null), and its replay, and a FIF recorded from that, were undated."""
+    if spec.meas_date is not None or not wall_start or spec.kind == "events":
+        return spec
+    try:
+        when = datetime.fromisoformat(wall_start) - timedelta(seconds=spec.first_time + first_t0)
+        return replace(spec, meas_date=when.astimezone(UTC).isoformat())
+    except (ValueError, OverflowError):  # (chunk times on no clock: 1e300 s)
+        return spec
+
+
 # --- FIF -------------------------------------------------------------------------------------------
 _MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}  # no single MNE type: saved as misc
 
@@ -562,35 +575,6 @@ def header_after_each_write(f) -> None:
             return n
 
         f.write = write_and_flush
-
-
-# --- FLAC ------------------------------------------------------------------------------------------
-def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
-    """24-bit FLAC from the spill, block by block; values clipped to [-1, 1], NaN written as 0. (Written
-    at close: libFLAC holds back whole frames, so a FLAC written as it goes is unreadable after a kill.)"""
-    import soundfile as sf
-
-    from .record_notes import libsndfile_cause
-
-    f = sf.SoundFile(  # a bytes name: libsndfile takes one that is not UTF-8 only so
-        sf_name(target), "w", int(round(spec.rate)), rows.shape[1], "PCM_24", format="FLAC"
-    )
-    try:
-        for _, block in rows.blocks():
-            f.write(np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0))
-        f.close()
-    except RuntimeError as e:  # libsndfile's 'System error.' (a full disk): its cause, an OSError the recorder says
-        cause = None if f.closed else libsndfile_cause(f)
-        if cause is None and shutil.disk_usage(target.parent).free < 1 << 20:  # (failed in close: no account left)
-            cause = errno.ENOSPC, os.strerror(errno.ENOSPC)
-        if not f.closed:
-            try:
-                f.close()
-            except RuntimeError:  # (its last frames do not fit either)
-                pass
-        if cause is None:
-            raise
-        raise OSError(cause[0], cause[1]) from e
 
 
 # --- BIDS (the layout's checks and the copy into it: bids_layout.py) ------------------------------

@@ -24,7 +24,8 @@ The target format follows the path suffix:
       is not whole, 512.5 Hz: records that hold it exactly, 1025 samples in 2 s; none of up to 60 s: refused), each channel's physical range taken from the data (so the file equals the stream within
       half a quantisation step); gaps and `events` markers become EDF+ annotations. The header holds the
       first sample's time (FIF's origin; the fraction of a second in EDF+'s time-keeping annotation).
-  *.flac -> 24-bit FLAC via soundfile, converted from the spill at close (values clipped to [-1, 1]).
+  *.flac -> 24-bit FLAC via soundfile, converted from the spill at close (values clipped to [-1, 1]); dated: its first
+      sample's time in a Vorbis DATE comment, which file_source reads back (flac_file.py).
   EDF/BDF/FLAC hold no NaN or inf: NaN is written as 0, inf as the range's end (counted `nonfinite`).
   FLAC (24-bit) holds [-1, 1]: samples beyond are clipped, counted `clipped` and said at close.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
@@ -34,12 +35,12 @@ The target format follows the path suffix:
       stream's WAV holds its first sample's time in a Broadcast WAV bext chunk (UTC date, time, TimeReference; its
       date kept on replay, to the sample; wav_bext.py); one from an undated file gets none.
       No PEAK chunk (libsndfile's wall-clock stamp): a replay recorded again is the same file, byte for byte.
-  *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
-      axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
+  *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time axis), "spec" (the
+      StreamSpec as JSON text; a live stream's dated as its FIF) and, but for events, "t0" (the first sample's time).
       file_source replays a signal's .npz and .csv (nodes/io/table_reader.py).
   *.csv -> text; any kind but multi-axis. Header row, then one row per sample/frame/event: signals and
       features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label"
-      (a name or label with a comma or quote is quoted, RFC 4180; a line break becomes a space).
+      (a name or label with a comma or quote is quoted, RFC 4180; a line break becomes a space); no date, type or unit.
 
 Memory stays flat however long the session: WAV/CSV are written as the chunks come, and the
 formats that cannot be appended to (FIF, NPZ, EDF/BDF, FLAC) are streamed from the spill file at
@@ -88,6 +89,7 @@ from . import record_notes
 from .chunk_times import ChunkTimes
 from .edf_writer import notes_named
 from .finalise import finalise
+from .marker_log import log_failed, marker_lines, write_markers
 from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
@@ -195,6 +197,7 @@ class Recorder(Sink[RecorderParams]):
             self.inputs = ("in", "events")
         self._events: list[tuple[float, float, str]] = []
         self._events_file = None
+        self._log_failed = False  # a write of the marker log failed (a full disk)
         self._spill = None  # the spill, opened and locked before any of the session's files is touched
         self._open = False
         self._closed = False
@@ -457,7 +460,7 @@ class Recorder(Sink[RecorderParams]):
         )
 
     def _add_events(self, chunk: Chunk) -> None:
-        """Markers: kept for the annotations and appended to <path>.events.csv (flushed: crash-safe)."""
+        """Markers: kept for the annotations and appended to <path>.events.csv (written whole: crash-safe)."""
         rows = np.array(chunk.data, dtype=np.float64).reshape(-1, 3)  # a copy: received arrays are read-only
         good = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2]) & (np.abs(rows[:, 2]) < 2**53)
         if not good.all():  # no time or no code: nothing an annotation can say (it failed the recorder before)
@@ -472,15 +475,14 @@ class Recorder(Sink[RecorderParams]):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.format in SPILLED:  # (see _take_spill; made empty if none: configure takes that as no recording)
                 self._take_spill()
-            self._events_file = open(self.events_path, "w", buffering=1, encoding="utf-8")
-            self._events_file.write("onset,duration,code,label\n")
-        for onset, dur, code in rows:
-            label = self._labels.get(int(code)) or str(int(code))  # '' (an EDF drops it): the code, as lsl_outlet
-            self._events.append((float(onset), float(dur), label))
-            line = " ".join(label.splitlines())  # the label is the last field: commas stay (recover splits 3 times)
-            self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{line}\n")
-        self._events_file.flush()
+        events, lines = marker_lines(rows, self._labels)
+        self._events += events  # (first: close() writes them into the file though the log failed)
         self.count("events", len(rows))
+        try:  # whole lines, unbuffered (marker_log.py): a full disk is said, the log cut back to its last whole line
+            self._events_file = write_markers(self._events_file, self.events_path, lines)
+        except OSError as e:  # (close: the log lacks these, so no longer said to keep every marker)
+            self._log_failed = True
+            raise log_failed(e, self.events_path, self.path, len(self._events)) from None
 
     def finish(self) -> dict[str, Chunk]:
         """End of stream. A stream that ended without one sample still gets its (empty, valid) file,
@@ -544,7 +546,7 @@ class Recorder(Sink[RecorderParams]):
                             events=self._events,
                             n_rows=self._n_total,
                             split_size=self.params.split_size,
-                            events_csv=self.events_path if self.params.events else None,
+                            events_csv=self.events_path if self.params.events and not self._log_failed else None,
                         )
                     except OSError as e:  # said here too: a run that failed already reports its first error only
                         said = (
