@@ -39,7 +39,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   (it also smooths over gaps). Timestamps that do not increase (markers: that go back) are counted
   (`non_monotonic`); a jump of more than `gap_tolerance` seconds beyond one sample period flags the
   chunk as a gap (`gaps`).
-  A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
+  A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment, or over the gaps of an app that
+  declares a rate it does not send, one at every chunk pylsl back-dates at it: lsl_chunk_rate.py) is logged
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
   (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
@@ -85,7 +86,7 @@ from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.result import run_duration
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
-from .lsl_checks import CLOCK_OFF_S, InletChecks
+from .lsl_checks import CLOCK_OFF_S, UNIT_CHECK_S, InletChecks
 from .lsl_config import discovery_note
 from .lsl_info import (
     MARKER_TYPE,
@@ -104,7 +105,7 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_layout import read_layout
-from .lsl_markers import invalid_utf8_said, legacy_text, marker_values
+from .lsl_markers import invalid_utf8_said, legacy_text, marker_values, with_nfc
 from .lsl_params import LslInletParams, check_buffer
 from .lsl_start import TwinWatch, appeared, find_stream, missed_start_said, receive, twins_error
 from .lsl_time import TimestampFit
@@ -205,7 +206,8 @@ class LslInlet(Source[LslInletParams], InletChecks):
             self.count("unrecoverable")
             _log.warning("lsl_inlet: %s", unrecoverable_said(info.name()))
         lay = read_layout(self, pylsl, info, p)
-        self._onehot, self._codes, self._unitless = lay.onehot, lay.codes, lay.unitless
+        self._onehot, self._codes, self._unitless = lay.onehot, with_nfc(lay.codes), lay.unitless  # (NFC: lsl_markers)
+        self._unit_left = max(1, int(round(UNIT_CHECK_S * lay.rate)))  # (_check_unit)
         self._is_markers, self._dtype, self._scale = lay.is_markers, lay.dtype, lay.scale
         rate = lay.rate
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
@@ -264,6 +266,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
             self._held: tuple[np.ndarray, np.ndarray] | None = None
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
+        self._chunk_rate = None  # the starts of the last segments, at gaps (lsl_checks._check_chunk_rate)
         self._idle_since, self._recheck_s = None, RECHECK_S  # idle since; idle time of `recover`'s next check
         self._watch_until = self._watched_at = -math.inf  # monotonic: the restart watch after a gap (_restart_seen)
         self._done = False

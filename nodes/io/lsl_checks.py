@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .lsl_chunk_rate import ChunkRate, chunk_rate_said
 from .lsl_info import (
     JITTER_S,
     RestartWatch,
@@ -43,6 +44,7 @@ RESTART_POLL_S = 0.25  # s: how often, meanwhile
 WARN_JUMPS = 3  # clock jumps, and gaps, an inlet logs a warning for (then it only counts them)
 BEHIND_S = 2.0  # s: a backlog in liblsl's buffer beyond it (or a quarter of buffer_s) is said, once an episode
 BEHIND_CHECK_S = 1.0  # s: how often the backlog is looked at
+UNIT_CHECK_S = 1.0  # s of samples whose values _check_unit looks at
 
 
 class InletChecks:
@@ -56,8 +58,11 @@ class InletChecks:
     _watch: RestartWatch | None
     _rate: float
     _fit: TimestampFit | None
+    _chunk_rate: ChunkRate | None  # the starts of the last segments (a rate declared wrong: lsl_chunk_rate)
+    _n: int  # samples read so far
     _last_ts: float | None
     _unitless: list[int] | None
+    _unit_left: int  # samples _check_unit still looks at
     _watch_until: float
     _watched_at: float
     _behind: bool
@@ -73,17 +78,25 @@ class InletChecks:
         def count(self, name: str, n: int = 1) -> None: ...  # the node's (pipeline.node.Node.count)
 
     def _check_unit(self, x: np.ndarray) -> None:
-        """Once, at the first value: voltage channels (EEG, ...) the stream gives no unit for whose values go beyond 1 V
-        (no amplifier's range; microvolts or ADC counts, which a FIF recorder wrote as volts, 1e6 off) are said."""
+        """Over the first UNIT_CHECK_S s of samples that carry a value (not 0, finite) on them: voltage channels (EEG, ...)
+        the stream gives no unit for whose values go beyond 1 V (no amplifier's range; microvolts or ADC counts, which a
+        FIF recorder wrote as volts, 1e6 off) are said. Those samples, not the first chunk: a stream pushed a sample at a
+        time was judged on its first sample alone (a filtered EEG's 0.8 uV), and said or not by how it was chunked."""
         v = np.abs(x[self._unitless])
-        if not (v := v[np.isfinite(v) & (v > 0)]).size:
+        cols = np.flatnonzero((np.isfinite(v) & (v > 0)).any(axis=0))[: max(self._unit_left, 0)]
+        if not cols.size:
+            return
+        self._unit_left -= cols.size
+        v = v[:, cols]
+        peak = float(v[np.isfinite(v)].max())
+        if peak <= 1.0 and self._unit_left > 0:
             return
         unitless, self._unitless = self._unitless or [], None
-        if v.max() > 1.0:
+        if peak > 1.0:
             self.count("unit_missing")
             spec = self.out_specs["out"]
             names = [spec.channel_names[i] for i in unitless]
-            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, float(v.max()), spec.units))
+            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, peak, spec.units))
 
     def _restart_seen(self, gap: bool) -> bool:
         """With recover: whether the outlet liblsl went on with after a gap is a restarted one with other channels
@@ -200,6 +213,18 @@ class InletChecks:
             self.count("rate_off_nominal")
             _log.warning("lsl_inlet: %s", rate_off_said(self._name(), true_rate, self._rate))
 
+    def _check_chunk_rate(self, before: float, after: float) -> None:
+        """At a gap: a gap at every chunk the app sends, at a rate off the nominal one (lsl_chunk_rate), is said once,
+        counted `rate_off_nominal` (the timestamp fit, restarted at each gap, never sees it)."""
+        if self._chunk_rate is None:
+            self._chunk_rate = ChunkRate(self._rate)
+        true_rate = self._chunk_rate.gap(self._n, after, after < before)
+        if true_rate is not None and "rate_off_nominal" not in self.counters:
+            self.count("rate_off_nominal")
+            starts = [s[0] for s in self._chunk_rate.starts]
+            chunk = round((starts[-1] - starts[0]) / (len(starts) - 1))
+            _log.warning("lsl_inlet: %s", chunk_rate_said(self._name(), true_rate, self._rate, chunk, after < before))
+
     def _check_times(self, ts: np.ndarray) -> tuple[bool, int]:
         """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside ts or 0):
         one period + gap_tolerance forward, or BACK_JUMP_S back (a clock reset) (regular streams only)."""
@@ -225,6 +250,7 @@ class InletChecks:
             self.count("gaps")
             self._said_jump(float(full[0]), float(full[1]))
             self._gap_ts = (float(full[0]), float(full[1]))
+            self._check_chunk_rate(float(full[0]), float(full[1]))
         self._last_ts = float(ts[split - 1] if split else ts[-1])
         return gap, split
 

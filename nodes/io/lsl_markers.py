@@ -2,11 +2,25 @@
 which a sending app (a C or C# stimulus program in the system's code page) may not have encoded in UTF-8. Such a value
 is read with U+FFFD for the bytes that are not UTF-8, and its code is looked up as that text and as Windows-1252 text
 (Latin-1 where that has no character): 'été' sent in cp1252 takes the code `marker_codes` gives 'été'. The inlet counts
-them (`invalid_utf8`) and says it once, with the first such value."""
+them (`invalid_utf8`) and says it once, with the first such value. Texts are compared in Unicode's composed form
+(NFC): 'été' sent decomposed (e + U+0301, as macOS writes names) takes the code `marker_codes` gives 'été', where it
+was dropped as an unknown marker that the warning showed as the very text given a code."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from .marker_codes import marker_text
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode's composed form (NFC)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def with_nfc(codes: dict[str, int]) -> dict[str, int]:
+    """`codes` with each key's composed form (NFC) too, a key given as it is winning."""
+    return {**{nfc(k): v for k, v in codes.items()}, **codes}
 
 
 def legacy_text(value: bytes) -> str:
@@ -20,11 +34,11 @@ def legacy_text(value: bytes) -> str:
 def _read(value) -> tuple[object, str | None]:
     """(the value as marker_code takes it, its Windows-1252 text when it is bytes that are not UTF-8, else None)."""
     if not isinstance(value, bytes):
-        return value, None
+        return (nfc(value) if isinstance(value, str) else value), None
     try:
-        return value.decode("utf-8"), None
+        return nfc(value.decode("utf-8")), None
     except UnicodeDecodeError:
-        return value.decode("utf-8", "replace"), legacy_text(value)
+        return nfc(value.decode("utf-8", "replace")), nfc(legacy_text(value))
 
 
 def marker_values(data) -> tuple[list, list[str | None], bytes | None]:
@@ -57,4 +71,4 @@ def invalid_utf8_said(stream: str, first: bytes, alt: str) -> str:
     )
 
 
-__all__ = ["legacy_text", "marker_values", "invalid_utf8_said"]
+__all__ = ["legacy_text", "marker_values", "invalid_utf8_said", "nfc", "with_nfc"]
