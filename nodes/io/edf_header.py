@@ -138,14 +138,19 @@ def edf_records(
 
 
 def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: int) -> set[int]:
-    """EDF/BDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
+    """EDF/BDF/GDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
     which MNE upsamples to it, said. MNE upsamples each read separately (FFT resampling of that block: artifacts of
     the signal's size at every block edge, MNE issue 10635), so the reader loads the file at their first read."""
-    signals = edf_signals(path)
-    if signals is None:
-        return set()
-    labels, spr, duration = signals.labels, signals.samples_per_record, signals.duration
-    rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
+    if path.suffix.lower() == ".gdf":  # (MNE's GDF reader upsamples them so too)
+        from .gdf_header import gdf_rates
+
+        rates = gdf_rates(path) or []
+    else:
+        signals = edf_signals(path)
+        if signals is None:
+            return set()
+        labels, spr, duration = signals.labels, signals.samples_per_record, signals.duration
+        rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
     if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
         return set()
     low = {i for i, r in enumerate(rates) if r < sfreq}

@@ -127,3 +127,18 @@ def by_unit(path: Path | None, ch_names: list[str], ch_types: list[str]) -> tupl
     types, found = (gdf_types if suffix == ".gdf" else edf_types)(path, ch_names, ch_types)
     gains[list(found)] = list(found.values())
     return types, gains
+
+
+def gdf_rates(path: Path) -> list[float] | None:
+    """Each channel's rate in a GDF (samples per record over the record's duration, num / den seconds in both versions,
+    as MNE reads them); None when the header cannot be read."""
+    found = _header(path)
+    if found is None or len(found[3]) != 256 * found[1]:
+        return None
+    _, ns, _, var = found
+    with open(path, "rb") as f:
+        f.seek(244)
+        num, den = np.frombuffer(f.read(8), "<u4").tolist()
+    if not num or not den:
+        return None
+    return [n * den / num for n in _field(var, ns, 216, 4, "<i4")]

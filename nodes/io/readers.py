@@ -5,13 +5,16 @@ cannot read. The node itself, and what it replays, is described in nodes/io/file
 from __future__ import annotations
 
 import logging
+import re
 import shlex
+import sys
 from pathlib import Path
 
 from wavegraph.pipeline.graph_file import RECORDING_FOLDERS
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
+from .cnt_cut import cnt_view
 from .fif_cut import fif_cut_short
 from .file_checks import (
     check_brainvision,
@@ -23,6 +26,7 @@ from .file_checks import (
     not_permitted,
     renamed_parts,
 )
+from .gdf_cut import gdf_view
 from .gdf_header import check_gdf
 from .links import broken_link
 from .marker_view import marker_view
@@ -298,6 +302,8 @@ def open_reader(
         if name.endswith(".vhdr"):
             check_brainvision(path)  # its data or marker file missing, its data file cut inside a sample
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
+        if view is None and name.endswith((".gdf", ".cnt")):  # cut short: its whole records or samples and events
+            view = gdf_view(path) if name.endswith(".gdf") else cnt_view(path)
         if view is None and name.endswith(".vhdr"):  # markers in Recorder's ANSI ('geöffnet'): MNE fails on them
             view = marker_view(path)
         try:
@@ -333,19 +339,36 @@ def open_reader(
         found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
+        if needed := re.search(r"For (.+?) to work, the module (\S+) is needed.*?pip install (\S+)", str(e), re.S):
+            raise SpecError(  # (EGI .mff: mffpy; was MNE's lines, then 'fix: supported formats: ...')
+                f"file_source: cannot read {path}: MNE reads it with the package {needed.group(2)}, which is not "
+                f"installed here (MNE: for {needed.group(1)} to work)",
+                f"install it where wavegraph runs: {shlex.quote(sys.executable)} -m pip install {needed.group(3)}",
+            ) from e
         if name.endswith(".fif") and (cut := fif_cut_short(path)):  # (was 'damaged ...: export it again')
             raise SpecError(
                 f"file_source: {path} is cut short: it ends at byte {path.stat().st_size}, {cut}, before MNE found "
                 f"what it needs to read it ({type(e).__name__}: {e})",
                 "the copy or download stopped early: give the whole file (compare its size with the original's)",
             ) from e
-        if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e):  # a companion file is not beside
+        folder = path.is_dir() and "not found" in str(e)  # a CTF .ds without its .res4: MNE's OSError, not said so
+        if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e) or folder:  # a companion is missing
             raise SpecError(
                 f"file_source: cannot read {path}: a file of the recording is missing: {e}",
                 renamed_parts(e)
-                or "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
-                ".vhdr, .vmrk and .eeg; a split FIF: NAME_raw-1.fif, -2, ... beside NAME_raw.fif), under the names "
-                "its header gives",
+                or (
+                    (
+                        f"the folder was renamed (it holds {own[0].name}; MNE finds the files by the folder's name): "
+                        f"give it its name back, {own[0].stem}{path.suffix}, or rename it with CTF's newDs"
+                        if (own := sorted(path.glob("*.res4")))
+                        else "copy the whole recording folder (a CTF .ds: its .res4, .meg4, .infods, ... as the system "
+                        "wrote them, named as the folder)"
+                    )
+                    if folder
+                    else "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
+                    ".vhdr, .vmrk and .eeg; a split FIF: NAME_raw-1.fif, -2, ... beside NAME_raw.fif), under the names "
+                    "its header gives"
+                ),
             ) from e
         # A table, a pickle: whatever MNE's reader for its suffix said (BOXY's for .txt: an empty AssertionError),
         # it is not a recording. An assert inside a reader says nothing to a user either.

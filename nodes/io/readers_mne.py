@@ -14,9 +14,11 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, float32_rate
 
 from .case_names import CaseView
+from .cnt_cut import CntView, read_from_view
 from .edf_header import edf_records, edf_start_offset, low_rate_channels, utf8_names
 from .edf_start import date_not_known, say_undated, start_time
 from .file_checks import brainvision_voltages, check_fdt_length, no_channels, projectors, said_by_mne
+from .gdf_cut import GdfView, gdf_events
 from .gdf_header import by_unit
 from .logged_times import read_log
 from .marker_codes import BOUNDARY, codes_for
@@ -28,6 +30,7 @@ from .triggers import default_trigger, say_unannotated, status_channel, status_c
 
 _log = logging.getLogger("wavegraph.file_source")
 
+View = CaseView | MarkerView | GdfView | CntView  # a recording shown to MNE as it can read it (case, codepage, cut)
 _FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
 
 
@@ -69,12 +72,10 @@ class _RawReader(_Reader):
         path: Path | None,
         stim_channel: str | None = None,
         raw=None,
-        view: CaseView | MarkerView | None = None,
+        view: View | None = None,
         proj: bool | None = None,
         infer_types: bool = False,
     ):
-        import mne
-
         self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
         self.left_out: tuple | None = None  # the annotations outside its data MNE leaves out (_notes_left_out)
         if raw is None:
@@ -82,7 +83,7 @@ class _RawReader(_Reader):
             with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
                 warnings.simplefilter("always")
                 typed = {"infer_types": True} if infer_types else {}  # (EDF/BDF only: open_reader checks)
-                raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning", **typed)
+                raw = _read_raw(path if view is None else view, typed)
             self.left_out = _notes_left_out(raw, path if view is None else view.path, said)  # (MNE's omitted: kept)
             said_by_mne(said, path)
         self.raw = raw
@@ -108,7 +109,7 @@ class _RawReader(_Reader):
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
         self.status = status_channel(source, self.ch_names)  # a BioSemi BDF's Status: codes in its low 16 bits
-        self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
+        self.low_rate: set[int] = set()  # EDF/BDF/GDF channels MNE upsamples: read from memory (low_rate_channels)
         before = self.ch_types
         self.ch_types, self.gains = _by_unit(source, raw if path is None else None, self.ch_names, self.ch_types)
         if any(t != b and t in ("misc", "stim") for t, b in zip(self.ch_types, before)):  # (EDA in uS, degC: no volts)
@@ -131,6 +132,8 @@ class _RawReader(_Reader):
                     )
             if not self.raw.preload:
                 self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
+        elif source is not None and source.suffix.lower() == ".gdf" and not self.raw.preload:  # (as an EDF's)
+            self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
         if type(raw).__name__ == "RawBrainVision":  # a voltage MNE does not know ('μV', 'UV'): to V, EEG
             for i, factor in brainvision_voltages(raw, path).items():
                 self.gains[i], self.ch_types[i] = factor, "eeg"
@@ -301,6 +304,20 @@ class _RawReader(_Reader):
             self.view.close()
 
 
+def _read_raw(where, typed: dict):
+    """MNE's Raw of a file (a Path) or of a view of one (case_names, marker_view, gdf_cut, cnt_cut), not preloaded."""
+    import mne
+
+    if isinstance(where, GdfView):  # a GDF cut short, through a file-like (read_raw_gdf preloads one: the whole file)
+        from mne.io.edf.edf import RawGDF
+
+        return RawGDF(where, preload=False, verbose="warning")
+    raw = mne.io.read_raw(where if isinstance(where, Path) else where.path, preload=False, verbose="warning", **typed)
+    if isinstance(where, CntView):  # a CNT cut short: the samples, from the file itself (cnt_cut.py)
+        read_from_view(where, raw)
+    return raw
+
+
 def _notes_left_out(raw, path: Path, said: list) -> tuple | None:
     """The annotations `path`'s recording holds outside its data, which MNE's reader leaves out (None: none): of a
     recording cut short (a copy or download that stopped: a FIF's, even at a buffer's end, without a word; a BrainVision
@@ -318,7 +335,7 @@ def _notes_left_out(raw, path: Path, said: list) -> tuple | None:
 
     omitted = [w for w in said if re.match(r"Omitted \d+ annotation\(s\) that were outside", str(w.message))]
     kind, fif = type(raw).__name__, path.name.lower().endswith((".fif", ".fif.gz"))
-    if not (fif or omitted) or kind == "RawGDF":  # (MNE says the others; a GDF's events are not in EDF+'s TALs)
+    if not (fif or omitted):  # (MNE says the others)
         return None
     if fif and not omitted and _fif_whole(Path(raw.filenames[-1] or path)):  # (its annotations past tmax: not data)
         return None
@@ -326,7 +343,13 @@ def _notes_left_out(raw, path: Path, said: list) -> tuple | None:
     if source is None:
         return None
     try:
-        if kind in _EDF_RAWS:  # the TALs of the records it holds (mne.read_annotations scans the file's samples too)
+        if kind == "RawGDF":  # its event table (not EDF+'s TALs), as MNE reads it: positions in samples
+            table = gdf_events(source)
+            if table is None:
+                return None
+            rate = float(raw.info["sfreq"])
+            every = [(p / rate, d / rate, str(t)) for p, d, t in zip(*table)]
+        elif kind in _EDF_RAWS:  # the TALs of the records it holds (mne.read_annotations scans the file's samples too)
             found = edf_records(source, continuous=True)
             if found is None:
                 return None
@@ -430,9 +453,7 @@ def readable_length(raw, path: Path) -> int:
 class _EpochsReader(_Reader):
     """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
 
-    def __init__(
-        self, path: Path | None, epochs=None, view: CaseView | MarkerView | None = None, proj: bool | None = None
-    ):
+    def __init__(self, path: Path | None, epochs=None, view: View | None = None, proj: bool | None = None):
         import mne
 
         self.view = view

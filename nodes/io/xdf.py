@@ -51,6 +51,7 @@ from .lsl_info import onehot_markers
 from .marker_codes import codes_for, marker_text
 from .readers import _Reader, spec_channel_type
 from .units import to_volts
+from .xdf_cut import load_xdf
 
 _log = logging.getLogger("wavegraph.file_source")
 FIT_SECONDS = 0.5  # a dropout is judged by lines fitted to this much of the stream on each side of a jump
@@ -313,15 +314,12 @@ class XdfReader(_Reader):
     """One numeric stream of an XDF file as file_source's signal, every marker stream as its events."""
 
     def __init__(self, path: Path, stream: str | None, dtype: str, stim_channel: str | None = None):
-        import pyxdf
-
         quiet = _WithoutClockSegmentNotes()
         logging.getLogger("pyxdf.pyxdf").addFilter(quiet)
         view = CaseView(path) if needs_view(path) else None  # REC.XDFZ: pyxdf unzips only '.xdfz'
         try:
-            streams, header = pyxdf.load_xdf(
-                str(path if view is None else view.path), synchronize_clocks=True, dejitter_timestamps=False
-            )
+            where = path if view is None else view.path  # (a file that ends inside a chunk: its whole chunks)
+            streams, header = load_xdf(where, path, synchronize_clocks=True, dejitter_timestamps=False)
         finally:
             logging.getLogger("pyxdf.pyxdf").removeFilter(quiet)
             if view is not None:
