@@ -9,15 +9,12 @@ MARK chunk (id, frame, name: Logic's, Pro Tools') is read the same way."""
 
 from __future__ import annotations
 
-import logging
 import struct
 from pathlib import Path
 
 import numpy as np
 
 from .marker_codes import codes_for
-
-_log = logging.getLogger("wavegraph.file_source")
 
 
 def _text(b: bytes) -> str:
@@ -101,20 +98,12 @@ def _adtl(body: bytes, order: str, names: dict[int, str], lengths: dict[int, int
 
 def wav_events(path: Path, rate: float, n_times: int) -> tuple[np.ndarray, tuple[tuple[int, str], ...]]:
     """The cue points of the WAV (the markers of the AIFF) at `path` as a reader's events ((n, 4): sample, onset s, duration s, code) and their
-    labels; the cues past its last sample are left out, said."""
+    labels. Cues past its last sample are kept: file_source sends them with the last chunk and says so, as it does
+    any format's (they were left out here, the one format that lost them)."""
     try:
         cues = wav_cues(path) or aiff_marks(path)  # (each reads its own container only, by its first bytes)
     except (OSError, struct.error):  # a chunk cut short: the samples replay as before, without markers
         return np.zeros((0, 4)), ()
-    past = [name for s, _, name in cues if s >= n_times]
-    if past:
-        _log.warning(
-            "file_source: %s: %d of its markers lie past its last sample (%s); left out",
-            path,
-            len(past),
-            ", ".join(past[:5]) + (", ..." if len(past) > 5 else ""),
-        )
-    cues = [c for c in cues if c[0] < n_times]
     if not cues:
         return np.zeros((0, 4)), ()
     codes = codes_for([name for *_, name in cues])
