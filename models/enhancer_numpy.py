@@ -219,7 +219,10 @@ def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
                     x = (0.1 * torch.randn(batch, model.cfg.hop, generator=g)).to(dtype)
                     y1, s1 = model._fast_frame(x, s1, fast)
                     y2 = frame(x.numpy(), views)
-                    same = [_close(y2, y1.numpy(), 1e-6, 1e-5)]
+                    # rtol 1e-4 as for the state: with the pitch input and a split gate, two rows of 0.1-scale noise put
+                    # the output 2.9e-5 of its largest value off the torch step's on an AMD EPYC VM (the order of
+                    # float32 sums); a port's mistake is off by 1e-2 and more
+                    same = [_close(y2, y1.numpy(), 1e-6, 1e-4)]
                     same += [_close(v, s1[k].numpy(), 1e-5, 1e-4) for k, v in views.items()]
                     if not all(same):
                         frame = None
