@@ -36,6 +36,15 @@ def triton_available() -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1)
+def triton_interpreted() -> bool:
+    """True when the Triton kernels run on triton's CPU interpreter: TRITON_INTERPRET=1 when triton was imported (it
+    decides when a kernel is defined). Imports the kernels; only asked when `triton` is forced for CPU tensors."""
+    from . import triton_conv
+
+    return type(triton_conv._conv_kernel).__name__ == "InterpretedFunction"
+
+
 def forced_backend() -> str | None:
     """The backend forced by WAVEGRAPH_KERNELS, or None when unset; a bad value is an error, not a silent default."""
     val = os.environ.get(ENV_VAR, "").strip().lower()
@@ -62,6 +71,12 @@ def select_backend(*tensors: torch.Tensor | None, **named: torch.Tensor | None) 
     if forced == "triton":
         if not triton_available():
             raise RuntimeError(f"{ENV_VAR}=triton but triton does not import in this environment")
+        if not all(t.is_cuda for t in ts) and not triton_interpreted():  # was triton's "0 active drivers ([])"
+            raise RuntimeError(
+                f"{ENV_VAR}=triton with CPU tensors, but the Triton kernels run on the CPU only in triton's "
+                "interpreter: set TRITON_INTERPRET=1 before triton is imported, or unset "
+                f"{ENV_VAR} (or set {ENV_VAR}=ref) to run the torch reference"
+            )
         if needs_grad:
             raise RuntimeError(
                 f"{ENV_VAR}=triton but an input requires grad and the Triton kernels are forward-only; "

@@ -143,9 +143,10 @@ def selective_scan_chunked_ref(
         T = s1 - s0
         # log-decay per step (b, d, T, n), floored like GLA's gate: an A of -inf would give -inf - -inf = NaN below
         la = (dt[:, :, s0:s1, None] * Af[None, :, None, :]).clamp_min(GATE_FLOOR)
-        cum = torch.cumsum(la, dim=2)
+        cum64 = torch.cumsum(la.double(), dim=2)  # float64: S_t - S_s cancels (as GLA's cumulative gate below)
+        cum = cum64.float()
         dBu = dt[:, :, s0:s1, None] * Bf[:, None, :, s0:s1].transpose(2, 3) * uf[:, :, s0:s1, None]  # (b, d, T, n)
-        diff = cum[:, :, :, None, :] - cum[:, :, None, :, :]  # (b, d, t, s, n) = S_t - S_s
+        diff = (cum64[:, :, :, None, :] - cum64[:, :, None, :, :]).float()  # (b, d, t, s, n) = S_t - S_s
         mask = torch.tril(torch.ones(T, T, dtype=torch.bool, device=u.device))[None, None, :, :, None]
         w = torch.exp(torch.where(mask, diff, torch.full_like(diff, -torch.inf)))
         hs = torch.exp(cum) * h[:, :, None, :] + (w * dBu[:, :, None, :, :]).sum(3)  # (b, d, T, n)
@@ -374,15 +375,18 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
         s1 = min(L, s0 + chunk_size)
         T = s1 - s0
         qc, kc, vc = qf[:, :, s0:s1], kf[:, :, s0:s1], vf[:, :, s0:s1]
-        G = torch.cumsum(gf[:, :, s0:s1], dim=2)  # (b, h, T, dk)
+        # the cumulative gate summed in float64: G_i - G_j of nearby steps cancels, and float32 kept it to its ulp at
+        # |G| (strong gates: -30 a step, or floored ones, reach |G| ~ 1e3 in a chunk): outputs 6e-4 off the recurrence
+        G64 = torch.cumsum(gf[:, :, s0:s1].double(), dim=2)
+        G = G64.to(cdt)  # (b, h, T, dk)
         o_inter = torch.einsum("bhtk,bhkv->bhtv", qc * torch.exp(G), S)
-        diff = G[:, :, :, None, :] - G[:, :, None, :, :]  # (b, h, i, j, dk)
+        diff = (G64[:, :, :, None, :] - G64[:, :, None, :, :]).to(cdt)  # (b, h, i, j, dk)
         mask = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))[None, None, :, :, None]
         decay = torch.exp(torch.where(mask, diff, torch.full_like(diff, -torch.inf)))
         att = torch.einsum("bhik,bhjk,bhijk->bhij", qc, kc, decay)
         os_.append(scale * (o_inter + att @ vc))
-        G_last = G[:, :, -1:, :]
-        S = torch.exp(G_last[:, :, 0, :, None]) * S + torch.einsum("bhtk,bhtv->bhkv", kc * torch.exp(G_last - G), vc)
+        to_end = torch.exp((G64[:, :, -1:, :] - G64).to(cdt))  # e^{G_last - G_j}
+        S = torch.exp(G[:, :, -1, :, None]) * S + torch.einsum("bhtk,bhtv->bhkv", kc * to_end, vc)
     o = torch.cat(os_, dim=2) if os_ else vf.new_zeros(b, h, 0, dv)
     return o.to(v.dtype), S
 

@@ -56,7 +56,8 @@ class GLAConfig(DictConfig):
             raise ValueError("GLAConfig.d_in must be >= 0 (0 means d_model)")
         for name, e in (("expand_k", self.expand_k), ("expand_v", self.expand_v)):
             width = e * self.d_model
-            if width != int(width) or int(width) % self.n_heads or width < self.n_heads:
+            # (an infinite one: int() raised OverflowError, naming no field)
+            if not math.isfinite(width) or width != int(width) or int(width) % self.n_heads or width < self.n_heads:
                 raise ValueError(f"{name} * d_model = {width} must be a whole multiple of n_heads = {self.n_heads}")
         if not all(0 < v < math.inf for v in (self.gate_logit_normalizer, self.mlp_ratio, self.norm_eps)):
             raise ValueError(  # norm_eps -1: every output NaN; mlp_ratio Infinity: OverflowError
@@ -80,7 +81,7 @@ class _RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        xf = x.float()
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))  # float32 at least; float64 kept
         return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
 
 
@@ -109,7 +110,9 @@ class GLAAttention(nn.Module):
         q = self.q_proj(x).view(*lead, self.n_heads, self.dk)
         k = self.k_proj(x).view(*lead, self.n_heads, self.dk)
         v = self.v_proj(x).view(*lead, self.n_heads, self.dv)
-        g = F.logsigmoid(self.g_proj(x).float()) / self.cfg.gate_logit_normalizer
+        # float32 at least; float64 kept (a float64 stream computes in float64: a float32 gate lost it at the start)
+        g = F.logsigmoid(self.g_proj(x).to(torch.promote_types(x.dtype, torch.float32)))
+        g = g / self.cfg.gate_logit_normalizer
         return q, k, v, g.view(*lead, self.n_heads, self.dk)
 
     def _out(self, o: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -127,6 +130,8 @@ class GLAAttention(nn.Module):
             raise ValueError(f"x must be (batch, L, d_model={self.cfg.d_model}), got {tuple(x.shape)}")
         if state is not None:
             self._check_state(state, x.shape[0])
+        elif x.dtype == torch.float64:  # as a float64 stream's init_state: the fp32 default made forward of a .double()
+            state = self.init_state(x.shape[0], x.device, x.dtype)  # model 1.7e-5 off its own float64 stream
         q, k, v, g = (t.transpose(1, 2) for t in self._qkvg(x))  # (batch, heads, L, d)
         o, new_state = kernels.gla_chunk(q, k, v.to(q.dtype), g, initial_state=state, chunk_size=self.cfg.chunk_size)
         return self._out(o.transpose(1, 2), x), new_state

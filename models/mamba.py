@@ -109,8 +109,8 @@ class Mamba(nn.Module):
         bsz, L, _ = x.shape
         if state is None:
             state = self.init_state(bsz, x.device, x.dtype)
-        if L == 0:
-            return x, state
+        if L == 0:  # a copy, as for any other chunk: MambaStack.step updates the state it is given in place, and
+            return x, tuple(t.clone() for t in state)  # the state passed to stream(empty chunk) changed with it
         conv_state, ssm_state = state
         xs, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, d_inner, L) each
         xs, conv_new = kernels.causal_conv1d(
