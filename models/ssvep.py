@@ -179,6 +179,11 @@ class FBCCA:
             raise ValueError(f"expected ({len(bands)} bands, channels, samples), got shape {xb.shape}")
         if xb.shape[-1] < 2:  # 1 sample: nothing left once centred, decided 0 unsaid; 0 samples: a reshape error
             raise ValueError(f"a window of {xb.shape[-1]} samples cannot be scored; give 2 or more (1 s or so)")
+        if xb.shape[1] >= xb.shape[-1] - 1:  # the centred channels span the window: every reference correlates 1
+            raise ValueError(
+                f"a window of {xb.shape[-1]} samples for {xb.shape[1]} channels: CCA correlates 1 with every reference "
+                f"(every frequency scores the same); give windows of well over {xb.shape[1] + 1} samples or fewer channels"
+            )
         if not np.isfinite(xb).all():  # was scored 0 for every frequency: decided as the first one, unsaid
             k, c, t = np.argwhere(~np.isfinite(xb))[0]
             raise ValueError(

@@ -63,8 +63,8 @@ from ..nanpolicy import (
     stream_start,
 )
 from .common import resolve_device, torch_threads
-from .ssvep_channels import channels_problems, core, missing_channels
-from .ssvep_checks import check_bands, check_freqs, saved_filter_state
+from .ssvep_channels import channels_problems, core, data_channels, missing_channels
+from .ssvep_checks import check_bands, check_cca_window, check_freqs, saved_filter_state
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
 from .ssvep_markers import TrialMarkers
 from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
@@ -123,6 +123,7 @@ class _SSVEPBase(Node[P]):
                 "use a longer window (1 s or so)",
                 param="window",
             )
+        check_cca_window(name, p.method, self._size, self._nch, spec.rate)  # every frequency scored alike: refused
         self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
         self._score_names = tuple(f"{_freq_label(f)}Hz" for f in self._freqs)
         return spec
@@ -214,14 +215,14 @@ class _SSVEPBase(Node[P]):
         return np.concatenate([self._predict(frames[i : i + 1]) for i in range(len(frames))])
 
     def _channel_index(self, spec: StreamSpec, names) -> list[int]:
-        if names is None:  # every channel but the triggers (codes, no EEG), as MNE's picks="data"; said at INFO
+        if names is None:  # the data channels (no trigger, EOG, misc), as MNE's picks="data"; said at INFO
             stim = set(trigger_channels(self, spec, "leaves out", "(a trigger's codes are no EEG to decode)").tolist())
             if stim and len(stim) == spec.shape[0]:
                 raise SpecError(
                     f"ssvep decoder {self.node_id!r}: every channel of its input is a trigger (typed stim): no EEG",
                     "connect the EEG (a trigger channel beside it is left out), or name them with `channels`",
                 )
-            return [i for i in range(spec.shape[0]) if i not in stim]
+            return data_channels(self, spec, stim)  # (an EOG, ECG, misc left out too, said at INFO)
         if not spec.channel_names:
             raise SpecError(
                 "`channels` needs a stream with channel names", "drop `channels` or name the channels", param="channels"

@@ -18,6 +18,23 @@ def top_edge(rate: float) -> float:
     return min(90.0, 0.45 * rate)
 
 
+def check_cca_window(name: str, method: str, size: int, n_channels: int, rate: float) -> None:
+    """FBCCA on a window of no more samples than channels + 1: the centred channels then span every centred signal of
+    the window, so every reference correlates 1 with them, every frequency scores the same and each window was decided
+    as the first of `freqs`, unsaid (64 channels of the ssvepy recording in 0.2 s windows: 2,496 decisions "10" of
+    [10, 6, 7.5]; in 2 s windows nearly all 6 Hz). models.ssvep.FBCCA.scores refuses such a window too."""
+    if method != "fbcca" or size > n_channels + 1:
+        return
+    raise SpecError(
+        f"{name} window of {size} samples ({size / rate:g} s at {rate:g} Hz) for {n_channels} channels: CCA of as many "
+        "channels as samples correlates 1 with every reference, so every frequency would score the same (each window "
+        "decided as the first of `freqs`)",
+        f"use a window of well over {n_channels + 1} samples ({(n_channels + 2) / rate:.3g} s; 1 s or so), or fewer "
+        "`channels` (the occipital ones)",
+        param="window",
+    )
+
+
 def check_bands(rate: float, n_bands: int) -> None:
     """Too many sub-bands: the last ones would start at or above the top edge. The fix was always 'or resample to a
     higher rate', which cannot help once the top is FBCCA's 90 Hz."""

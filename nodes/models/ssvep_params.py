@@ -28,7 +28,8 @@ class SSVEPDecoderParams(NodeParams):
     )
     channels: list[str] | None = Field(
         None,
-        description="channels to use, by name (default: every channel but a trigger (stim), as MNE's picks='data'; dnn: the checkpoint's)",
+        description="channels to use, by name (default: the data channels (EEG, ...; no EOG, ECG, EMG, misc, trigger), "
+        "as MNE's picks='data', or every channel but a trigger in a stream of none; dnn: the checkpoint's)",
     )
     harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
