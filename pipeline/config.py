@@ -117,6 +117,9 @@ class NodeConfig:
     set_text: dict = field(default_factory=dict)  # values as typed, --set's and the file's plain scalars (a text
     # parameter takes them as written: subject: 01 is '01', not the number 1)
     merged_params: dict = field(default_factory=dict)  # the params a `<<: *name` gave, which `params:` replaced
+    # param -> the line that brings this node a value written elsewhere and shared (`params: *p`, `<<: *defaults`):
+    # a problem of this node's alone (its stream) is said there, not at the anchor, inside another node maybe
+    param_via: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,15 @@ def _items(seq: list) -> list[tuple[Any, int]]:
         (item, aliases[i][0] if i in aliases else line_of(item) or (lines[i] if i < len(lines) else line_of(seq)))
         for i, item in enumerate(seq)
     ]
+
+
+def _param_via(raw: Any, params: Any) -> dict:
+    """param -> the line of this node that brings it from elsewhere (NodeConfig.param_via): all of them where the
+    node's params are an alias or merged (`params: *p`, `<<: *defaults`), else those merged inside its params."""
+    shared = getattr(raw, "shared", {})
+    via = {k: shared["params"] for k in params} if "params" in shared else dict(getattr(params, "shared", {}))
+    lines = getattr(params, "key_lines", {})
+    return {k: line for k, line in via.items() if line != lines.get(k)}
 
 
 def _name(raw: Any, key: str) -> str:
@@ -342,6 +354,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 line_of(raw, "type"),
                 set_text=dict(getattr(params, "plain_texts", {})),  # `subject: 01` as --set rec.subject=01 takes it
                 merged_params=dict(getattr(raw, "merged_over", {}).get("params") or {}),
+                param_via=_param_via(raw, params),
             )
         )
     by_id = {n.id: n for n in nodes}

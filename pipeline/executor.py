@@ -28,6 +28,7 @@ from .histogram import Histogram
 from .node import Node, Sink, Source
 from .spec import SpecError
 from .stop_flag import StopFlag
+from .stop_iteration import stop_iteration_fix
 from .stuck import HINT as _STUCK_HINT
 from .stuck import NodeStuck
 from .time_order import passed_on, signal_outputs, went_back
@@ -81,6 +82,12 @@ def _not_outputs(node: Node, outs, method: str = "process() (or finish())") -> s
                     f"{type(node).__name__}.{method} {said}; return {{{ports}}} with t0 the stream time in seconds "
                     "of its first sample, a float (from a datetime: (when - start).total_seconds())"
                 )
+            elif c is not None and c.t0 in _INFINITE:  # across processes the frame was dropped, its end of stream too
+                said = f"returned a Chunk on {port!r} whose t0 is {c.t0!r}, not a stream time"
+                return (
+                    f"{type(node).__name__}.{method} {said}; give each chunk the time in seconds of its first sample "
+                    "(float('nan') for a chunk without a time: the nodes downstream place it from the next timed one)"
+                )
             else:
                 continue
             break
@@ -93,6 +100,7 @@ def _not_outputs(node: Node, outs, method: str = "process() (or finish())") -> s
 # from deep in the executor ("'>' not supported between 'datetime.datetime' and 'float'") or the capture, after the run
 _SECONDS = (float, int, np.floating, np.integer)
 _NEVER = float("-inf")  # the t0 before an input's first chunk
+_INFINITE = (float("inf"), _NEVER)  # no chunk's t0 (NaN is: a chunk without a time, wire.py carries it too)
 
 
 class NodeFailure(RuntimeError):
@@ -294,7 +302,7 @@ class Executor:
         try:
             outs = node.read()
         except NODE_ERRORS:  # noqa: BLE001
-            outs = self._failed(node_id)
+            outs = self._failed(node_id, method="read")
             if outs is None:
                 return False
         _hist(self.stats[node_id].compute_ns).record(time.perf_counter_ns() - t)
@@ -303,15 +311,15 @@ class Executor:
             self._end(node_id)
             return False
         if outs.__class__ is not dict or any(  # an array, a Chunk, a datetime t0
-            c.__class__ is not Chunk or not isinstance(c.t0, _SECONDS) for c in outs.values()
+            c.__class__ is not Chunk or not isinstance(c.t0, _SECONDS) or c.t0 in _INFINITE for c in outs.values()
         ):
             raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs, "read()"))
         if not outs:
             return False
         t0 = min(c.t0 for c in outs.values())
         self.source_time[node_id] = max(self.source_time[node_id], t0)
-        if self.speed is not None and not node.live:
-            if self.start_ns is None:
+        if self.speed is not None and not node.live and t0 == t0:  # (a chunk without a time, NaN: sent at once; its
+            if self.start_ns is None:  # int() was a ValueError that ended the run with a traceback)
                 self.start_ns = time.monotonic_ns() - int(t0 / self.speed * 1e9)
             due = self.start_ns + t0 / self.speed * 1e9
             while not self.stop and (wait := due - time.monotonic_ns()) > 0:
@@ -452,7 +460,7 @@ class Executor:
         for port in self.nodes[node_id].outputs:
             self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
 
-    def _failed(self, node_id: str, where: str = ""):
+    def _failed(self, node_id: str, where: str = "", method: str = ""):
         """A node raised: fail the run naming it, `where` (which chunk) and the fix, or restart it (on_error)."""
         kind, error = sys.exc_info()[:2]
         # an error marked as saying its own fix (node.explained: a recorder's full disk, what it kept, where, `wavegraph
@@ -462,6 +470,8 @@ class Executor:
         tb += "".join(traceback.format_exception_only(error)) if said else traceback.format_exc() + _hint()
         if kind is ValueError and "read-only" in str(error):
             tb += _READ_ONLY_HINT
+        elif stop_iteration_fix(error) and not said:  # next() on a spent iterator: was no fix at all (read())
+            tb += f"fix: {stop_iteration_fix(error, method)}\n"
         elif where and not _hint() and not said:
             tb += "fix: correct the node, or give it on_error: restart to drop such chunks and go on\n"
         if self.on_error[node_id] != "restart" or sys.exc_info()[0] is NodeStuck:  # stopped: not restarted
@@ -511,6 +521,7 @@ class Executor:
                 or chunk.__class__ is not Chunk
                 or not isinstance(chunk.data, np.ndarray)
                 or not isinstance(chunk.t0, _SECONDS)
+                or chunk.t0 in _INFINITE
             ):
                 # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))

@@ -18,6 +18,7 @@ from .peer_params import at_input_rate, peer_param_problems
 from .peer_types import unknown_type_fix
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
+from .stop_iteration import stop_iteration_fix
 from .yaml_lines import lookalikes, node_hint
 
 MAX_PATHS = 1000  # `describe`, the monitor and --png list every path up to this many
@@ -131,7 +132,7 @@ def make_node(nc: NodeConfig, file: str) -> Node:
                     file,
                     nc.line,
                     f"node '{nc.id}' ({nc.type}) failed to start: {type(e).__name__}: {e}",
-                    "check its params; if they are right, this is a bug in the node",
+                    stop_iteration_fix(e) or "check its params; if they are right, this is a bug in the node",
                 )
             ]
         ) from None
@@ -198,6 +199,16 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                 backwards.add(k)
                 into.setdefault((e.source_node, e.source_port), e)
                 failed.add(e.source_node)  # the consumer: its input's spec is not known
+                continue
+        if src and dst and not src.outputs and not dst.inputs and src.inputs and dst.outputs:  # a sink -> a source
+            out, into_port = (dst.outputs[0], src.inputs[0]) if len(dst.outputs) == len(src.inputs) == 1 else ("", "")
+            if e.source_port not in src.outputs and e.target_port not in dst.inputs and out:  # (k.out -> a.in: 2 lines)
+                said = f"edge {e} runs backwards: '{e.source_node}' has no outputs and '{e.target_node}' no inputs"
+                fix = f"swap them: source: {e.target_node}.{out}, target: {e.source_node}.{into_port}"
+                problems.append((file, e.line, said, fix))
+                bad_edges.add(k)
+                into.setdefault((e.source_node, into_port), e)  # (its input is not said unconnected too)
+                failed.add(e.source_node)
                 continue
         for _end, node_id, port, kind in (
             (e.source, e.source_node, e.source_port, "outputs"),
@@ -360,6 +371,9 @@ def configure_node(
             raise GraphError(said) from None
         # said at the line of the parameter whose value the stream does not fit, where the fix goes (or --set)
         where, at = ("--set", 0) if e.param in nc.overridden else (file, nc.param_lines.get(e.param))
+        if where == file and e.param in nc.param_via:  # `params: *p`: said where this node takes it, not at the anchor
+            e.message += f" ({e.param} as written at line {at}, which this node takes on line {nc.param_via[e.param]})"
+            at = nc.param_via[e.param]
         if in_edges:  # the edge into the input the error names (was the file's first edge into the node)
             port = e.port if e.port in in_specs else node.inputs[0] if node.inputs[0] in in_specs else None
             edge = next((x for x in in_edges if x.target_port == port), in_edges[0])
@@ -384,7 +398,8 @@ def configure_node(
                     file,
                     nc.line,
                     f"node '{nc.id}' ({nc.type}): configure() failed: {type(e).__name__}: {e}",
-                    "check its params and inputs; if they are right, this is a bug in the node",
+                    stop_iteration_fix(e)
+                    or "check its params and inputs; if they are right, this is a bug in the node",
                 )
             ]
         ) from None

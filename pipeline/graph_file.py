@@ -108,6 +108,10 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
             what, line = "the file is UTF-16 text, not UTF-8", 1
         raise GraphError([(file, line, what, "save it as UTF-8")]) from None
+    half = len(raw) // 2  # UTF-16 without its BOM (iconv -t utf-16le): ASCII with a NUL after (or before) each byte,
+    odd, even = raw[1::2].count(0), raw[0::2].count(0)  # (a file of zeros is no text: said as a NUL)
+    if half >= 4 and min(odd, even) == 0 and max(odd, even) >= 0.9 * half:  # was 'column 2 holds U+0000'
+        raise GraphError([(file, 1, "the file is UTF-16 text (without a BOM), not UTF-8", "save it as UTF-8")])
     if _LINE_BREAKS.search(text):  # YAML breaks the line there: problems then named the line below
         text, outside = _breaks_in_quotes(text)  # inside quotes: the value's own, as YAML's escape (same line)
         if outside is not None:

@@ -77,6 +77,8 @@ def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, A
 
 _VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}]*)?\}")
 _LEADING = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_]*(?=/|$)")  # `$HOME/rec.edf`, `$RATE`: not `$start` in a label list
+_IN_PATH = re.compile(r"(?<=/)\$[A-Za-z_][A-Za-z0-9_]*")  # `/data/$SUBJ/x.edf`, `out/$RUN_raw.fif`: a folder's or
+# file's name as a shell variable starts it (a recorder wrote a file named '$RUN_raw.fif', unsaid)
 
 
 def unexpanded(value: Any, leading: bool = False) -> str:
@@ -85,7 +87,7 @@ def unexpanded(value: Any, leading: bool = False) -> str:
     wavegraph expands no variables, so `path: ${DATA}/rec.edf` was looked for as a file named that, and `rate: ${RATE}`
     was 'text, not a number'. A leading $NAME elsewhere is left alone: a marker label may be '$start'."""
     if isinstance(value, str):
-        found = _VARIABLE.search(value) or (_LEADING.search(value) if leading else None)
+        found = _VARIABLE.search(value) or (_LEADING.search(value) or _IN_PATH.search(value) if leading else None)
         return found.group(0) if found else ""
     items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
     return next((v for v in (unexpanded(i, leading) for i in items) if v), "")

@@ -103,12 +103,27 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
+def _unit_of(field) -> str:
+    """'seconds' or 'samples', as a parameter's description states its unit ('' for neither): epochs' tmin is
+    '(s)', join's max_wait 's of reference time' (their '-200ms' was given 'e.g. tmin: 1.0')."""
+    import re
+
+    if field is None:
+        return ""
+    text = (field.description or "").lower()
+    if "samples" in text and "per second" not in text and "int" in str(field.annotation):
+        return "samples"
+    said = ("second" in text and "per second" not in text) or re.search(r"\(s[),]|\(s of\b|\bmany s of\b|^s of\b", text)
+    return "seconds" if said else ""
+
+
 def _as_number_hint(
-    name: str, value, node_type: str, example: str = "1.0", file: str = "", seconds: bool = False
+    name: str, value, node_type: str, example: str = "1.0", file: str = "", seconds: bool | str = False
 ) -> str:
     """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
     unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example. For a parameter
-    in `seconds`, '10ms' or '2 min' is the number of seconds (was 'e.g. duration: 1.0')."""
+    in `seconds`, '10ms' or '2 min' is the number of seconds (was 'e.g. duration: 1.0'); `seconds` 'samples': one that
+    counts samples, where '0.5s' is that time at the input's rate (was 'size: 0.5', itself refused)."""
     import re
 
     text = str(value).strip() if isinstance(value, str) else ""
@@ -134,6 +149,12 @@ def _as_number_hint(
             )
         scale = {"ms": 1e-3, "msec": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "min": 60.0}
         scale |= {"minute": 60.0, "minutes": 60.0}
+        if seconds == "samples" and (unit in scale or unit.startswith("s") and not unit.startswith("sample")):
+            time = float(number) * scale.get(unit, 1.0)
+            return (
+                f"{name} counts samples, not seconds: write {_write(file, name, f'<{time:g} s x the stream rate>')} "
+                f"(e.g. {_write(file, name, f'{round(time * 250)}')} at 250 Hz)"
+            )
         if unit in scale:  # a time where no time goes (freq: 10ms): no number to give
             if not seconds:
                 return f"write a number without quotes, e.g. {_write(file, name, example)}"
@@ -184,7 +205,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 nc.type,
                 "1" if _number_types(field.annotation) == {int} else "1.0",
                 _fix_form(nc, name, file),
-                "second" in (field.description or ""),
+                "samples" if _unit_of(field) == "samples" else _unit_of(field) == "seconds",
             )
             names = _names_fix(name, value, field.annotation, file)
             problems[name] = (

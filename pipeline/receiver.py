@@ -18,6 +18,10 @@ from .endpoints import DEFAULT_MAX_BYTES, _Endpoint, check_policy, max_frame_byt
 from .spec import StreamSpec
 
 log = logging.getLogger("wavegraph.transport")
+_MISFIT_FIX = (
+    "; fix: make the edge's sending node return the shape and dtype its configure() declares for that output (or "
+    "declare what it returns)"
+)
 # What a receiver keeps of a chunk's header: the Header, or the frame (or batch frame and offset) it is
 # unpacked from on demand (see EdgeReceiver.last_header).
 _Head = wire.Header | bytes | tuple[bytes, int]
@@ -65,6 +69,10 @@ class EdgeReceiver(_Endpoint):
         }
         self._next_seq = 0
         self._after_eos = -1
+        # seqs ahead of _next_seq of frames that decoded but did not fit the spec: dropped and counted rejected, not
+        # missing too (rx_seq_missing beside rx_rejected_spec_shape said a chunk was lost twice, where one process
+        # counts it once); the next chunk is flagged gap all the same
+        self._misfits: set[int] = set()
         self._ok_shape: tuple = ()  # the last shape and dtype that passed the spec check
         self._ok_dtype: np.dtype | None = None
         # The stream's last accepted one-frame layout (see _next): frame length, wire.stream_key parts,
@@ -141,6 +149,7 @@ class EdgeReceiver(_Endpoint):
     def _accept(self, frames) -> tuple[Chunk, wire.Header] | None:
         """Decode, count, and check the sequence; None (after counting) for a rejected frame. `frames`
         is a list of frames, or bytes: one frame holding header and payload (see _rest)."""
+        chunk = None
         try:
             if type(frames) is bytes:  # a one-frame message (_rest)
                 chunk, header = wire.decode_one(frames, self.max_bytes, self.expected_spec_id)
@@ -156,6 +165,8 @@ class EdgeReceiver(_Endpoint):
                 self._fast = (n, *wire.stream_key(frames), data.shape, data.dtype, n - data.nbytes, data.nbytes)
         except wire.WireError as e:
             self._reject(e)
+            if chunk is not None and chunk.seq >= self._next_seq and len(self._misfits) < 64 and not chunk.eos:
+                self._misfits.add(chunk.seq)
             if type(frames) is bytes:  # read as one frame: its message may have more parts (see _rest)
                 self._discard_rest()
             return None
@@ -165,7 +176,8 @@ class EdgeReceiver(_Endpoint):
         # order too (a sender that goes on after an end-of-stream, as the transport benchmark does).
         expected = seq if seq == self._after_eos and not chunk.eos else self._next_seq
         if seq > expected:
-            self.counters["seq_missing"] += seq - expected
+            misfits = self._misfits
+            self.counters["seq_missing"] += seq - expected - sum(expected <= s < seq for s in misfits)
             chunk.gap = True
         elif seq < expected:
             self.counters["seq_reset"] += 1
@@ -174,6 +186,8 @@ class EdgeReceiver(_Endpoint):
             self._after_eos = seq + 1
         else:
             self._next_seq, self._after_eos = seq + 1, -1
+        if self._misfits:
+            self._misfits = {s for s in self._misfits if s > seq}
         counters = self.counters
         counters["received"] += 1
         counters["bytes"] += data.nbytes
@@ -186,7 +200,11 @@ class EdgeReceiver(_Endpoint):
         self.counters[key] = self.counters.get(key, 0) + 1
         if e.reason not in self._logged:
             self._logged.add(e.reason)
-            log.warning("edge %s: dropped a bad frame (%s); further %r frames are only counted", self.name, e, e.reason)
+            # a chunk that does not fit its spec came from a node's code (one process names it and the fix the same way)
+            fix = _MISFIT_FIX if e.reason in ("spec_shape", "spec_dtype") else ""
+            log.warning(
+                "edge %s: dropped a bad frame (%s); further %r frames are only counted%s", self.name, e, e.reason, fix
+            )
 
     def _recv_direct(self, timeout: float):
         deadline = None

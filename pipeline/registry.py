@@ -174,6 +174,23 @@ def _own_module(module_name: str, graph_dirs: Sequence[str]) -> None:
         ) from e
 
 
+_TYPE_SUFFIXES = ("_source", "_node", "_filter", "_generator", "_gen", "_sink", "_wave")  # sine_source: sine
+
+
+def closest_type(name: str, known: list[str]) -> str | None:
+    """The registered type `name` was meant to be: in snake case (FileSource, file-source: file_source), without a
+    word that says what every node is (sine_source, notch_filter: was 'did you mean file_source?'), else difflib's
+    closest in lower case (BANDPASS)."""
+    import re
+
+    key = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip()).lower().replace("-", "_").replace(" ", "_")
+    for candidate in (key, *(key.removesuffix(s) for s in _TYPE_SUFFIXES if key.endswith(s))):
+        if candidate in known:
+            return candidate
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def lookup(name: str, graph_dirs: Sequence[str] = ()) -> type[Node]:
     """The class for a YAML type name or a `module:Class` path (`graph_dirs`: the folders a graph's own modules are
     looked for in, its file's then the current one)."""
@@ -191,8 +208,7 @@ def lookup(name: str, graph_dirs: Sequence[str] = ()) -> type[Node]:
     else:
         known = catalogue()
         if name not in known:
-            close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.5)  # BANDPASS, FileSource
-            raise UnknownNodeType(name, close[0] if close else None)
+            raise UnknownNodeType(name, closest_type(name, list(known)))
         cls = _load_path(known[name], name)
         cls.type_name = name
     _LOADED[name] = cls

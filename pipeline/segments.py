@@ -8,11 +8,17 @@ import mmap
 import os
 import re
 import stat
+import struct
 import uuid
 
 SHM_DIR_ENV = "WAVEGRAPH_SHM_DIR"
 PAGE = mmap.PAGESIZE
 _NAME = re.compile(r"wg-(\d+)-")
+# The ring's geometry, written by its maker after the slot states: a receiver maps a generation by the geometry the
+# first notification of it names, and the file's size alone did not decide it (12 x 64 KiB and 1 x 768 KiB fill the same
+# bytes): one forged notification of another geometry had the ring mapped wrongly, and every true one was then dropped
+_GEOMETRY = struct.Struct("<4sIQ")  # b"WGRG", slots, slot bytes
+_GEOMETRY_MAGIC = b"WGRG"
 
 
 def shm_dir() -> str:
@@ -68,7 +74,7 @@ def ring_size(slots: int, slot_bytes: int) -> int:
 
 
 def _data_offset(slots: int) -> int:
-    return -(-slots // PAGE) * PAGE
+    return -(-(slots + _GEOMETRY.size) // PAGE) * PAGE
 
 
 class Ring:
@@ -87,9 +93,15 @@ class Ring:
                 except OSError:
                     os.unlink(path)
                     raise
+                os.pwrite(fd, _GEOMETRY.pack(_GEOMETRY_MAGIC, slots, slot_bytes), slots)
             else:
                 st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size != size:
+                made = os.pread(fd, _GEOMETRY.size, slots) if st.st_size == size else b""
+                if (
+                    not stat.S_ISREG(st.st_mode)
+                    or st.st_uid != os.getuid()
+                    or made != _GEOMETRY.pack(_GEOMETRY_MAGIC, slots, slot_bytes)
+                ):
                     raise ValueError(f"segment {path} is not this edge's ring of {slots} x {slot_bytes} bytes")
             populate = getattr(mmap, "MAP_POPULATE", 0)
             self.mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | populate)

@@ -22,7 +22,14 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         node_id, dot, param = (part.strip() for part in target.partition("."))  # 'src.rate = 300': not 'rate '
         param = param.removeprefix("params.")  # src.params.rate: the file's nesting spelled out
         if not eq or not dot or not node_id or not param:
-            raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
+            fix = "write --set node.param=value"
+            if eq and not dot and node_id and re.fullmatch(r"\w+", node_id):  # `--set rate=3`: was the pattern only
+                fix += (
+                    f", the node's id first: --set NODE.{node_id}={value.strip()} (NODE: the id of the node to change)"
+                )
+            elif not eq and dot and node_id and param:  # `--set s1.rate 300`: the value went to another argument
+                fix += f", its value after '=' in the same argument: --set {node_id}.{param}=VALUE"
+            raise GraphError([("--set", 0, f"cannot read override {a!r}", fix)])
         if not value.strip():  # YAML reads nothing as null: the error was "None: give a str"
             raise GraphError(
                 [

@@ -27,7 +27,8 @@ that cannot get a ring moves to ZeroMQ once the receiver has read the lane (whic
 first), so the order holds. A batching sender whose receiver is behind holds small chunks and puts them
 in one lane message as a batch, as EdgeSender does while its pipe is full. The ring is a file `{shm}-g{generation}` in /dev/shm
 (WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
-per slot: 0 free, 1 full) then the slots, `slot size` = the payload rounded up to a power of two (at least
+per slot: 0 free, 1 full; then the ring's geometry, which a receiver checks as it maps the ring) then the
+slots, `slot size` = the payload rounded up to a power of two (at least
 MIN_SLOT, a page), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
 generation with larger slots; the old one is unmapped when its last slot is free. The space is reserved
 with posix_fallocate, so a full /dev/shm is an error at creation (the edge then sends inline and counts

@@ -220,10 +220,100 @@ class StreamSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> StreamSpec:
+        """The spec of a wire form (to_dict's, as JSON gives it back), checked field by field: a malformed one (a text
+        rate, a negative dimension, a name 'Fz' read as the channels 'F' and 'z', an unknown key) is a SpecError."""
+        wrong = _wire_form_problem(d)
+        if wrong:
+            raise SpecError(f"malformed stream spec: {wrong}", "send the spec as StreamSpec.to_dict() writes it")
         d = dict(d)
         d["labels"] = tuple((int(c), str(s)) for c, s in d.get("labels", ()))
         d["shape"] = tuple(d["shape"])
         return cls(**d)
+
+
+def _number(x, lowest: float = -math.inf) -> bool:
+    """A finite int or float (not a bool) of at least `lowest`."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x >= lowest
+
+
+def _edge(x) -> bool:
+    """A filter edge or band (Hz): a number >= 0, infinity too (no edge)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0
+
+
+def _texts(x) -> bool:
+    return isinstance(x, list) and all(isinstance(v, str) for v in x)
+
+
+_WIRE_CHECKS = {  # key of the wire form -> (whether its value is right, what it must be)
+    "kind": (lambda x: x in KINDS, f"one of {', '.join(KINDS)}"),
+    "rate": (lambda x: _number(x, 0.0), "a sample rate (a finite number of Hz >= 0)"),
+    "shape": (
+        lambda x: isinstance(x, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in x),
+        "a list of whole numbers >= 0",
+    ),
+    "dtype": (lambda x: isinstance(x, str) and _numeric_dtype(x), "a numeric numpy dtype name"),
+    "channel_names": (_texts, "a list of texts"),
+    "channel_types": (_texts, "a list of texts"),
+    "units": (lambda x: isinstance(x, str), "a text"),
+    "labels": (
+        lambda x: (
+            isinstance(x, list)
+            and all(
+                isinstance(p, list)
+                and len(p) == 2
+                and isinstance(p[0], int)
+                and not isinstance(p[0], bool)
+                and isinstance(p[1], str)
+                for p in x
+            )
+        ),
+        "a list of [code, description] pairs",
+    ),
+    "delay": (_number, "a finite number"),
+    "meas_date": (lambda x: x is None or isinstance(x, str), "null or a text"),
+    "first_time": (_number, "a finite number"),
+    "bads": (_texts, "a list of texts"),
+    "framing": (
+        lambda x: (
+            x is None
+            or (
+                isinstance(x, list)
+                and len(x) == 3
+                and all(_number(n, 1) and int(n) == n for n in x[:2])
+                and isinstance(x[2], (str, list))
+            )
+        ),
+        "null or [n_fft, hop, window]",
+    ),
+    "band": (lambda x: x is None or _edge(x), "null or a number >= 0"),
+    "highpass": (lambda x: _number(x, 0.0), "a finite number >= 0"),
+    "lowpass": (lambda x: x is None or _edge(x), "null or a number >= 0"),
+}
+
+
+def _numeric_dtype(name: str) -> bool:
+    try:
+        return np.dtype(name).kind in "biufc"
+    except TypeError:
+        return False
+
+
+def _wire_form_problem(d) -> str:
+    """What is wrong with a spec's wire form ('' when nothing)."""
+    if not isinstance(d, dict):
+        return f"a {type(d).__name__}, not a mapping"
+    missing = [k for k in ("kind", "rate", "shape") if k not in d]
+    if missing:
+        return f"no {', '.join(missing)}"
+    unknown = [str(k) for k in d if k not in _WIRE_CHECKS]
+    if unknown:
+        return f"unknown key {', '.join(map(repr, unknown))}"
+    for key, value in d.items():
+        ok, must = _WIRE_CHECKS[key]
+        if not ok(value):
+            return f"{key} {value!r:.80} is not {must}"
+    return ""
 
 
 def _window(window, kind: type = tuple):

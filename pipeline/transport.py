@@ -146,10 +146,12 @@ class EdgeSender(_Endpoint):
         context: zmq.Context | None = None,
         secure=None,
         batch: bool = False,
+        name: str = "",
     ):
         check_policy(policy)
         if hwm < 1:
             raise ValueError(f"hwm={hwm}: the send queue needs room for at least one chunk")
+        self.name = name or f"to {endpoint}"  # what its warnings call it: the edge (the worker's), else its endpoint
         super().__init__(zmq.PUSH, endpoint, bind, context, secure)
         self.policy = policy
         self.spec_id = resolve_spec_id(spec) or 0
@@ -237,8 +239,9 @@ class EdgeSender(_Endpoint):
             self.seq += 1
             if "rejected_dtype" not in self.counters:
                 log.warning(
-                    "edge to %s: dropped a chunk that cannot be sent (%s); further ones are only counted",
-                    self.endpoint,
+                    "edge %s: dropped a chunk that cannot be sent (%s); further ones are only counted; fix: make the "
+                    "sending node return the dtype its configure() declares for that output",
+                    self.name,
                     e,
                 )
             self.counters["rejected_dtype"] = self.counters.get("rejected_dtype", 0) + 1

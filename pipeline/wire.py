@@ -38,7 +38,7 @@ Every way a frame can be wrong raises WireError with a short machine-readable `r
 frame_count (also: one frame too short for a header, or a lone header whose payload is missing),
 buffer (a memoryview or array frame that is not C-contiguous), truncated, header_size, magic, version,
 flags, dtype, ndim, oversized, size_mismatch, shape (a consistent shape numpy still refuses, such as
-(0, 2**63)), t0 (NaN or infinite: no stream time; a recorder could not place such a chunk), spec_id
+(0, 2**63)), t0 (infinite: no stream time; NaN passes, a chunk without a time as in one process), spec_id
 (and `range` from encode for a seq or spec id that does not fit); `check_against_spec` adds spec_shape and spec_dtype (a
 frame of the edge's spec id whose array does not fit the spec). The receiver
 (pipeline.transport) counts rejected frames by that reason.
@@ -57,7 +57,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .chunk import Chunk
-from .spec import StreamSpec
+from .spec import SpecError, StreamSpec
 
 MAGIC = b"WGRF"
 VERSION = 1
@@ -65,6 +65,7 @@ MAX_NDIM = 32
 FLAG_GAP = 0x01
 FLAG_EOS = 0x02
 _KNOWN_FLAGS = FLAG_GAP | FLAG_EOS
+_INFINITE = (math.inf, -math.inf)  # the t0 no chunk may have (a NaN t0 is a chunk without a time)
 
 _HEAD = struct.Struct("<4sBBBBIQdqqq")  # magic, version, flags, dtype, ndim, spec, seq, t0, origin, mono, wall
 HEADER_FIXED_BYTES = _HEAD.size  # 52
@@ -159,7 +160,12 @@ def spec_to_json(spec: StreamSpec) -> bytes:
 
 
 def spec_from_json(data: bytes | str) -> StreamSpec:
-    return StreamSpec.from_dict(json.loads(data))
+    """The spec spec_to_json wrote; anything else (not JSON, a malformed spec) is a SpecError (StreamSpec.from_dict)."""
+    try:
+        d = json.loads(data)
+    except (ValueError, TypeError) as e:  # (was a JSONDecodeError, or a spec that took any JSON: from_dict checks it)
+        raise SpecError(f"malformed stream spec: not JSON ({e})", "send the spec as spec_to_json() writes it") from None
+    return StreamSpec.from_dict(d)
 
 
 def spec_id(spec: StreamSpec) -> int:
@@ -291,8 +297,8 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
         raise WireError("size_mismatch", f"shape {tuple(shape)} of {dt.name} needs {need} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
-    if t0 - t0 != 0.0:  # NaN or +-inf (cheaper than math.isfinite)
-        raise WireError("t0", f"t0 {t0!r} is not a finite stream time")
+    if t0 in _INFINITE:  # (NaN passes: a chunk without a time, as in one process; nodes/dsp/timebuffer.py)
+        raise WireError("t0", f"t0 {t0!r} is not a stream time (NaN is a chunk without one)")
     try:
         data = np.ndarray(shape, dt, body, offset)  # a view of the frame's memory, no copy
     except ValueError as e:  # numpy's own limits, e.g. a zero-size shape with a dimension >= 2**63
@@ -323,7 +329,7 @@ def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int
             and (max_bytes is None or n - offset <= max_bytes)
             and (expected_spec_id is None or sid == expected_spec_id)
             and math.prod(shape) * size == n - offset
-            and t0 - t0 == 0.0  # finite
+            and t0 not in _INFINITE  # (NaN: a chunk without a time)
         ):
             data = np.ndarray(shape, DTYPES[code], frame, offset)  # read-only: a view of bytes
             chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)

@@ -239,6 +239,7 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
                 context=ctx,
                 secure=security.hook(endpoint, s.edge, ctx, server=False),
                 batch=True,  # _loop flushes every turn (EdgeSender.flush)
+                name=s.edge,
                 **extra,
             )
         barrier_at = time.monotonic()

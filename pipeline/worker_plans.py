@@ -16,11 +16,13 @@ import tempfile
 
 import wavegraph
 
+from .config import GraphError
 from .curve import process_security
 from .endpoints import socket_dir
 from .graph import Graph
 from .plan import ReceiverPlan, SenderPlan, WorkerPlan
 from .shm import SHM_MIN_BYTES, shm_available, shm_prefix
+from .wire import WireError, dtype_code
 
 _RUN_DIR = re.compile(r"wg-(\d+)-\w+$")
 
@@ -60,6 +62,18 @@ def edge_transport(config, e, src_group: str, dst_group: str) -> str:
     if mode == "auto":
         return "shm" if shm_available() else "ipc"
     return mode if mode != "shm" or shm_available() else "ipc"
+
+
+def _check_dtype(graph: Graph, e, src_group: str, dst_group: str) -> None:
+    """An edge between processes whose stream has a dtype no frame carries (float128, object: the wire's codes): every
+    chunk was dropped at the sender (tx_rejected_dtype), an empty recording and exit 0, where one process passes it."""
+    dtype = graph.specs[e.source].dtype
+    try:
+        dtype_code(dtype)
+    except (WireError, TypeError) as err:
+        said = f"edge {e.source} -> {e.target} goes from process '{src_group}' to '{dst_group}', but its stream's {err}"
+        fix = f"place '{e.source_node}' and '{e.target_node}' in one process (or run --in-process), or give the stream "
+        raise GraphError([(graph.config.file, e.line, said, fix + "a dtype such as float64")]) from None
 
 
 def make_plans(
@@ -102,6 +116,7 @@ def make_plans(
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)
         if src_group == dst_group:
             continue
+        _check_dtype(graph, e, src_group, dst_group)
         kind = edge_transport(config, e, src_group, dst_group)
         if kind == "tcp":
             bind = f"tcp://{config.hosts.get(dst_group, '127.0.0.1')}:*"  # the worker reports the port

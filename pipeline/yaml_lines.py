@@ -16,6 +16,7 @@ class LineDict(dict):
     key_lines: dict
     plain_texts: dict  # key -> the text of a plain scalar YAML read as no text (01, 2024-01-05, true): as written
     merged_over: dict  # key -> the mapping a `<<: *name` gave it, which the mapping written here replaced whole
+    shared: dict  # key -> the line here that brings a value written elsewhere (`params: *p`, `<<: *defaults`)
 
 
 class LineList(list):
@@ -29,10 +30,13 @@ class _AliasLines:
     """The alias-line hook shared by both loaders: composing stays in Python (yaml.composer) in each."""
 
     def compose_node(self, parent, index):
-        """An alias keeps the line it is written on and its name (PyYAML gives back the anchored node itself)."""
-        if isinstance(parent, yaml.SequenceNode) and self.check_event(yaml.AliasEvent):
+        """An alias keeps the line it is written on and its name (PyYAML gives back the anchored node itself): an item's
+        by its index, a mapping value's by its key node."""
+        if isinstance(parent, (yaml.SequenceNode, yaml.MappingNode)) and self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            self.__dict__.setdefault("aliases", {})[(id(parent), index)] = (event.start_mark.line + 1, event.anchor)
+            at = index if isinstance(parent, yaml.SequenceNode) else id(index)
+            if index is not None:  # (a mapping's key is composed with no index)
+                self.__dict__.setdefault("aliases", {})[(id(parent), at)] = (event.start_mark.line + 1, event.anchor)
         return super().compose_node(parent, index)
 
 
@@ -42,10 +46,12 @@ class LineLoader(_AliasLines, yaml.SafeLoader):
 
 def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
     written = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}  # not from a `<<: *defaults`
+    merges = [k.start_mark.line + 1 for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"]
+    aliases = loader.__dict__.get("aliases", {})
     loader.flatten_mapping(node)  # (the merged pairs first: a key written here replaces a merged one, as YAML says)
     d = LineDict()
     d.line = node.start_mark.line + 1
-    d.key_lines, d.plain_texts, d.merged_over = {}, {}, {}
+    d.key_lines, d.plain_texts, d.merged_over, d.shared = {}, {}, {}, {}
     seen = set()  # the keys written here
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -66,6 +72,11 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
             d.merged_over[key] = d[key]  # `<<: *filt` then `params: {...}`: YAML merges one level, not inside params
         d[key] = value
         d.key_lines[key] = key_node.start_mark.line + 1
+        d.shared.pop(key, None)
+        if id(key_node) not in written and merges:  # from a `<<: *name`: brought in on the merge's line
+            d.shared[key] = merges[0]
+        elif (id(node), id(key_node)) in aliases:  # `params: *p`: on the alias's line
+            d.shared[key] = aliases[(id(node), id(key_node))][0]
         if isinstance(value_node, yaml.ScalarNode) and value_node.style is None and not isinstance(d[key], str):
             d.plain_texts[key] = value_node.value
     return d
@@ -280,6 +291,8 @@ def node_hint(name: str, ids: list[str], lead: str = "use one of", searched: lis
         close = difflib.get_close_matches(name, ids, n=1)
         if searched is not None:
             searched[0] += 1
+    if close and lookalikes(close[0]) and not lookalikes(name):  # `id: sрc` (a Cyrillic р): 'src' looked the same
+        return f"the node's id is '{close[0]}'{lookalikes(close[0])}: write it as id: {name}"
     if close:
         return f"did you mean '{close[0]}'?"
     if not ids:  # every node entry was refused (`ID: src`): was 'nodes are: ' and nothing
