@@ -102,7 +102,7 @@ def test_auto_gain_streams_as_the_whole_run_and_resumes_from_its_state():
     np.testing.assert_allclose(np.concatenate([a, b, second.finish()["out"].data], 1), whole, rtol=0, atol=2e-7)
 
 
-@pytest.mark.parametrize("value, said", [("loud", "auto"), (50, "less than or equal to 40")])
+@pytest.mark.parametrize("value, said", [("loud", "auto"), (50, "not within -20 to 40")])
 def test_input_gain_db_takes_a_number_of_db_or_auto(value, said):
     with pytest.raises(ValueError, match=said):
         EnhancerNode(random_init=True, input_gain_db=value)

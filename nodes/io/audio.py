@@ -223,9 +223,26 @@ def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> Non
     except (ValueError, OverflowError, sd.PortAudioError) as e:  # (channels: 1e29 was 'int too big to convert')
         raise SpecError(
             f"audio_{kind}: device {dev['index']} '{dev['name']}' rejects {channels} ch at {rate:g} Hz ({e})",
-            f"use at most {dev[f'max_{kind}_channels']} channels and its rate "
-            f"{dev['default_samplerate']:g} Hz (insert a resample node)",
+            _settings_fix(kind, dev, channels, rate),
         ) from None
+
+
+def _settings_fix(kind: str, dev: dict, channels: int, rate: float) -> str:
+    """What to change: the channels and the rate the device takes. A microphone's rate is its own `rate` (it was told
+    to insert a resample node, which cannot change what the sound card records); a speaker's is its input's."""
+    most, runs = dev[f"max_{kind}_channels"], dev["default_samplerate"]
+    fixes = [
+        f"open at most {most} channels (`channels: {most}`)" if kind == "input" else f"play at most {most} channels"
+    ]
+    if kind == "input":
+        fixes.append(f"give `rate: {runs:g}` (the device's rate; or leave `rate` out)")
+    else:
+        fixes.append(f"resample to {runs:g} Hz before it (a resample node's `rate: {runs:g}`)")
+    if channels <= most:
+        fixes.pop(0)
+    elif abs(rate - runs) <= 1e-6 * runs:
+        fixes.pop()
+    return "; ".join(fixes)
 
 
 class AudioInputParams(NodeParams):

@@ -45,7 +45,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from wavegraph.nodes.models.common import (
     CheckpointPath,
     Device,
@@ -134,6 +134,20 @@ class EnhancerParams(NodeParams):
         "input's level): for speech quieter than the -40 to -15 dBFS it was trained at, which it takes for noise; "
         "auto: a gain that follows the input's level (nodes/models/enhancer_level.py)",
     )
+
+    @field_validator("input_gain_db", mode="before")
+    @classmethod
+    def _gain_db(cls, value):
+        """A number of dB or auto, said so: the type's own error showed its annotation ('give a Annotated[float,
+        FieldInfo(...)] | 'auto''), and YAML's `true` (auto gain meant) was taken as 1 dB."""
+        fix = "; fix: give input_gain_db a number of dB from -20 to 40 (without quotes), or auto"
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"input_gain_db {value!r} is not a number of dB, nor auto{fix}")
+        if not -20.0 <= value <= 40.0:  # (NaN too)
+            raise ValueError(f"input_gain_db {value!r} dB is not within -20 to 40{fix}")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self):
