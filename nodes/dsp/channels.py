@@ -187,6 +187,7 @@ class CAR(SignalNode[CARParams]):
             ref = ref_src.sum(axis=-2, keepdims=True) / np.maximum(good, 1)  # mean of the finite channels
             y = x - ref
             y[mask] = np.nan
+            y[np.broadcast_to(good == 0, y.shape)] = np.nan  # no finite reference: NaN, as rereference
         if self._untouched:  # a trigger keeps its codes
             y[..., self._untouched, :] = x[..., self._untouched, :]
             if mask is not None:  # (propagate: NaN where it was, as for the other channels)
@@ -576,8 +577,8 @@ class Mix(Node[MixParams]):
         given = self.params.weights
         for i in (int(self._use[j]) for j in np.flatnonzero(bad) if int(self._use[j]) not in self._said):
             self._said.add(i)
-            if given is None:  # the mean of the others
-                w = [0.0 if k in self._said else 1.0 for k in range(len(self._w))]
+            if given is None:  # the mean of the others, a trigger still left out (its codes were suggested into it)
+                w = [0.0 if k in self._said else float(self._w[k, 0] != 0) for k in range(len(self._w))]
                 w = [round(v / sum(w), 6) for v in w] if sum(w) else w
             else:
                 w = [0.0 if k in self._said else v for k, v in enumerate(given)]

@@ -8,7 +8,7 @@ Latency 0. A channel typed stim (a trigger) passes every band unfiltered, as it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import Field
@@ -17,7 +17,7 @@ from wavegraph.pipeline.spec import SpecError
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import check_nyquist
 from ..signal import SignalNode
-from .filters import IIRParams, SosKernel, _iir
+from .filters import IIRParams, SosKernel, _iir, first_finite, run_late, steady_start, still_waiting
 
 
 class FilterbankParams(IIRParams):
@@ -32,7 +32,9 @@ class Filterbank(SignalNode[FilterbankParams]):
     @dataclass
     class State:
         zi: np.ndarray  # (bands, channels, sections, 2): SosKernel's layout per band
-        started: bool = False  # False until the first sample (init: steady sets zi from it)
+        started: bool = False  # False until the first sample
+        # (channels,) init steady: the channel's first finite sample has not come (filters.py: steady_start)
+        waiting: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def setup(self, spec):
         if len(spec.shape) != 1:
@@ -55,18 +57,28 @@ class Filterbank(SignalNode[FilterbankParams]):
         return spec.evolve(shape=(self._nb, self._nch), dtype=self.dtype.name)
 
     def new_state(self):  # every band has `order` sections: the bands share one design
-        return self.State(np.stack([k.zeros(self._nch) for k in self._kernels]))
+        zi = np.stack([k.zeros(self._nch) for k in self._kernels])
+        return self.State(zi, waiting=np.full(self._nch, self.params.init == "steady"))
+
+    def load_state_dict(self, state):  # (a state saved before `waiting`: as the bandpass node's)
+        if isinstance(state, dict) and "waiting" not in state and "started" in state:
+            state = {**state, "waiting": np.full(self._nch, self.params.init == "steady" and not state["started"])}
+        super().load_state_dict(state)
+
+    def process(self, inputs):
+        s = self.state  # (None before configure: SignalNode.process says so)
+        self._first = None if s is None else first_finite(inputs, self.lead, s.waiting)
+        return super().process(inputs)
 
     def transform(self, x):
         s = self.state
-        if not s.started:
-            if self.params.init == "steady":
-                for kernel, zi in zip(self._kernels, s.zi):
-                    kernel.set_steady(zi, x)
-            s.started = True
+        s.started = True
         y = np.empty((self._nb, *x.shape), dtype=self.dtype)
-        for k, kernel in enumerate(self._kernels):
+        for k, kernel in enumerate(self._kernels):  # (each band from the same first finite samples)
+            late = steady_start(kernel, s.zi[k], s.waiting, x, self._first)
             y[k] = kernel.run(x, s.zi[k])
+            run_late(kernel, s.zi[k], x, y[k], late)
+        still_waiting(s.waiting, self._first, x.shape[-1])
         if self._stim.size:  # a trigger keeps its codes in every band (filtered, they rang into values no event has)
             y[:, self._stim] = x[self._stim]
         return y

@@ -2,7 +2,8 @@
 
 IIR filters are designed with scipy as second-order sections and run with ``scipy.signal.sosfilt``,
 carrying ``zi`` across chunks, so the streamed output equals ``sosfilt(sos, x, zi=zi0)`` on the whole
-signal (``zi0`` zeros, or ``sosfilt_zi(sos) * x[..., 0]`` with ``init: steady``). Declared latency 0:
+signal (``zi0`` zeros, or ``sosfilt_zi(sos) * x[..., 0]`` with ``init: steady``, from each signal's first finite
+sample: NaN before it gives 0, or NaN under propagate). Declared latency 0:
 the output is causal and stamped with its input time; the filter's group delay (frequency dependent)
 is not compensated.
 The linear-phase FIR filter is in fir.py.
@@ -11,7 +12,7 @@ The linear-phase FIR filter is in fir.py.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -120,6 +121,60 @@ class SosKernel:
             return y.astype(self.dtype)
 
 
+# --- init: steady from each signal's first *finite* sample (the filters here and filterbank.py) ---------------------
+# The steady state was set from the chunk's first sample once NaN had been zeroed (nan_policy): a recording whose first
+# sample is NaN (a dropped first packet) on a 20 mV electrode offset rang from 0 to the offset for seconds, the onset
+# transient `steady` is there to avoid. A signal now waits (its state zero, its output 0, NaN under propagate) until its
+# first finite sample and starts from that sample's steady state, wherever the chunks split.
+def first_finite(inputs, lead: tuple[int, ...], waiting: np.ndarray) -> np.ndarray | None:
+    """Per signal (the lead axes flattened), the index of the first finite sample of the chunk about to be processed
+    (its length where it has none); None when no signal waits, or the chunk is no array of the configured shape
+    (SignalNode.process says what is wrong with it)."""
+    if not waiting.any():
+        return None
+    x = getattr(inputs.get("in") if isinstance(inputs, dict) else None, "data", None)
+    if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[:-1] != lead or x.dtype.kind not in "fiub":
+        return None
+    n = x.shape[-1]
+    if n == 0 or x.dtype.kind != "f":
+        return np.zeros(waiting.size, np.intp)
+    ok = np.isfinite(x.reshape(waiting.size, n))
+    return np.where(ok.any(axis=-1), ok.argmax(axis=-1), n)
+
+
+def steady_start(kernel, zi: np.ndarray, waiting: np.ndarray, x2: np.ndarray, first: np.ndarray | None) -> list:
+    """Set the steady state (zi, in place) of the waiting signals whose first finite sample is x2's first; return
+    (signal, k) for those whose first finite sample is k > 0 in this chunk (run_late starts them there). A waiting
+    signal's state is zero and its input before k is 0 (zeroed NaN): its output there is 0. `still_waiting` then
+    updates `waiting`."""
+    if not waiting.any():
+        return []
+    n = x2.shape[-1]
+    k = np.zeros(waiting.size, np.intp) if first is None else first
+    now = np.flatnonzero(waiting & (k == 0))
+    if now.size:
+        part = zi[now]
+        kernel.set_steady(part, x2[now])
+        zi[now] = part
+    return [(int(i), int(k[i])) for i in np.flatnonzero(waiting & (k > 0) & (k < n))]
+
+
+def still_waiting(waiting: np.ndarray, first: np.ndarray | None, n: int) -> None:
+    """After a chunk of n samples: only the signals with no finite sample in it wait on (in place)."""
+    if waiting.any():
+        waiting &= first is not None and first >= n
+
+
+def run_late(kernel, zi: np.ndarray, x2: np.ndarray, y: np.ndarray, late: list) -> None:
+    """Filter each (signal, k) of steady_start from its steady state at its first finite sample k: y[i, k:] and zi[i]
+    replaced (y[i, :k] is 0 already: a zero state filtering zeros)."""
+    for i, k in late:
+        z = kernel.zeros(1)
+        kernel.set_steady(z, x2[i : i + 1, k:])
+        y[i, k:] = kernel.run(x2[i : i + 1, k:], z)[0]
+        zi[i] = z[0]
+
+
 def check_stable(sos: np.ndarray) -> None:
     """SpecError when a section has a pole on or outside the unit circle (or a coefficient that is not a number): run
     anyway, its output grows until it overflows, and the node resets and zeroes it again and again."""
@@ -149,7 +204,9 @@ class SosFilter(SignalNode):
     @dataclass
     class State:
         zi: np.ndarray  # (signals, sections, 2), SosKernel's layout; signals = the channel axes flattened
-        started: bool = False  # False until the first sample (init: steady sets zi from it)
+        started: bool = False  # False until the first sample
+        # (signals,) init steady: the signal's first finite sample has not come (zi is set from it, not from a NaN)
+        waiting: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def design(self, rate: float) -> np.ndarray:
         raise NotImplementedError
@@ -189,16 +246,29 @@ class SosFilter(SignalNode):
         return spec.evolve(dtype=self.dtype.name).filtered(*self.edges())
 
     def new_state(self):
-        return self.State(self._kernel.zeros(self._nsig))
+        return self.State(self._kernel.zeros(self._nsig), waiting=np.full(self._nsig, self.params.init == "steady"))
+
+    def load_state_dict(self, state):
+        """As saved; a state saved before `waiting` (init steady set from the first sample, NaN or not) resumes with
+        the signals waiting while it had not started."""
+        if isinstance(state, dict) and "waiting" not in state and "started" in state:
+            steady = self.params.init == "steady" and not state["started"]
+            state = {**state, "waiting": np.full(self._nsig, steady)}
+        super().load_state_dict(state)
+
+    def process(self, inputs):
+        s = self.state  # (None before configure: SignalNode.process says so)
+        self._first = None if s is None else first_finite(inputs, self.lead, s.waiting)
+        return super().process(inputs)
 
     def transform(self, x):
         s = self.state
         x2 = x if self._flat else x.reshape(self._nsig, x.shape[-1])
-        if not s.started:
-            if self.params.init == "steady":
-                self._kernel.set_steady(s.zi, x2)
-            s.started = True
+        s.started = True
+        late = steady_start(self._kernel, s.zi, s.waiting, x2, self._first)
         y = self._kernel.run(x2, s.zi)
+        run_late(self._kernel, s.zi, x2, y, late)
+        still_waiting(s.waiting, self._first, x2.shape[-1])
         if self._stim.size:  # a trigger channel keeps its codes (filtered, they rang into values no event has)
             y[self._stim] = x2[self._stim]
         return y if x2 is x else y.reshape(x.shape)
