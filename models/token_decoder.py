@@ -87,6 +87,25 @@ def _norm_name(name: str) -> str:
     return name.strip(". ").upper()
 
 
+def _picks(channel_names: list, channels) -> list[int]:
+    """The positions of `channels` in channel_names, names compared without dots/case ('Oz' is EEGMMIDB's 'Oz..').
+    The default (DEFAULT_CHANNELS): those of them present, else every channel. Channels given by hand must all be
+    there: 'Oz' was compared with the upper-cased names and left out, and so was a name not in the recording (or each
+    letter of channels='Oz'), unsaid; none found took every channel."""
+    names = [_norm_name(str(n)) for n in channel_names]
+    if channels is DEFAULT_CHANNELS:
+        return [names.index(c) for c in channels if c in names] or list(range(len(names)))
+    wanted = [channels] if isinstance(channels, str) else list(channels)
+    missing = [c for c in wanted if _norm_name(str(c)) not in names]
+    if missing or not wanted:
+        raise ValueError(
+            f"channels {missing or wanted} {'are not among' if missing else 'name none of'} the channel_names "
+            f"{list(channel_names)}; give names of those (case and dots do not matter), or leave channels out for the "
+            f"occipito-parietal default {list(DEFAULT_CHANNELS)}"
+        )
+    return [names.index(_norm_name(str(c))) for c in wanted]
+
+
 def trial_windows(tokenizer: EEGTokenizer, X: np.ndarray, rate: float) -> torch.Tensor:
     """(trials, channels, samples) at `rate` -> the tokenizer's scaled STFT windows (trials, frames, channels, n_fft)
     float64: each trial resampled to the tokenizer's rate, zero-padded at its end to a whole number of hops (at least
@@ -161,9 +180,8 @@ class TokenDecoder:
             raise ValueError(f"embeddings must be 'codes' or 'latents', got {embeddings!r}")
         if embeddings == "codes" and tune_tokenizer:
             raise ValueError("the code vectors are looked up, not differentiable: use tune_tokenizer=False with them")
-        names = [_norm_name(n) for n in channel_names]
         self.channel_names = list(channel_names)
-        self.picks = [names.index(c) for c in channels if c in names] or list(range(len(names)))
+        self.picks = _picks(self.channel_names, channels)
         self.rate, self.freqs, self.seed = float(rate), list(freqs), seed
         self.embeddings, self.tune_tokenizer = embeddings, tune_tokenizer
         self.steps, self.batch, self.lr = steps, batch, lr

@@ -191,6 +191,27 @@ def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, A
     return model.to(device).eval()
 
 
+def refuse_own_node_checkpoint(checkpoint: str | None, name: str) -> None:
+    """SpecError when `checkpoint` holds a model that runs in a node of its own (the enhancer, the EEG tokenizer: their
+    input is fixed by their config, no d_in), as random_init of such a kind is refused (make_model). Given to `type:
+    model`, the tokenizer's weights on EEG were told "must be a features stream, connect a features output", and on a
+    1-feature stream they ran it as one EEG channel at 200 Hz whatever its rate, embeddings without tokens, unsaid."""
+    from wavegraph.models import checkpoint as ckpt
+
+    if checkpoint is None:
+        return
+    try:
+        kind, _ = ckpt.load_config(checkpoint)
+    except ckpt.CheckpointError:
+        return  # said by make_model, as before
+    if kind in ckpt.KINDS and "d_in" not in {f.name for f in dataclasses.fields(ckpt.KINDS[kind][0])}:
+        raise SpecError(
+            f"{name}: {checkpoint} holds {'an' if kind[0] in 'aeiou' else 'a'} {kind!r} model, which runs in a node of "
+            "its own (its input is fixed by its config, not by the stream)",
+            f"use type: {kind} with checkpoint: {checkpoint}",
+        )
+
+
 def check_features(data, n_features: int, owner: str) -> None:
     """ValueError unless `data` is a real (frames, n_features) array: what a model node checks before it keeps anything
     of a chunk (its frame count, its first time), so that a refused chunk changes nothing."""

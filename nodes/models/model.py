@@ -37,6 +37,7 @@ from wavegraph.nodes.models.common import (
     finite_state,
     make_model,
     native,
+    refuse_own_node_checkpoint,
     resolve_device,
     to_numpy,
     to_tensor,
@@ -117,6 +118,7 @@ class ModelNode(Node):
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         name = self.type_name or "model"
+        refuse_own_node_checkpoint(self.params.checkpoint, name)  # (before the input's kind: "connect features")
         spec = self.require_input(in_specs, "in", "features")
         if len(spec.shape) != 1 or not 0 < spec.rate < math.inf:  # NaN too: the output rate and times were NaN
             raise SpecError(

@@ -77,7 +77,14 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         from wavegraph.models.eeg_tokenizer import EEGTokenizer
 
         spec = self.require_input(in_specs, "in", "signal")
-        if len(spec.shape) != 1 or not 0 < spec.rate < math.inf:  # NaN, inf: said here (was its resampler's words)
+        # NaN, inf: said here (was its resampler's words); an irregular stream (rate 0, an LSL stream without a
+        # nominal rate) was told to pick the bands of a filter bank
+        if not 0 < spec.rate < math.inf:
+            raise SpecError(
+                f"eeg_tokenizer needs a regular signal, got rate {spec.rate} ({spec.describe()})",
+                "connect a signal stream with a sampling rate (an LSL stream: one with a nominal rate)",
+            )
+        if len(spec.shape) != 1:
             raise SpecError(
                 f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
                 "feed it EEG channels (pick the bands of a filter bank first)",
@@ -92,7 +99,9 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         try:
             kind, _ = ckpt.load_config(path)
             if kind != "eeg_tokenizer":
-                raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, this node needs 'eeg_tokenizer'")
+                raise ckpt.CheckpointError(  # ('a 'enhancer'')
+                    f"{path} holds {'an' if kind[0] in 'aeiou' else 'a'} {kind!r} model, this node needs 'eeg_tokenizer'"
+                )
             self.device = resolve_device(self.params.device)
             # float32, as before a78435b (load keeps a file's dtype): a float64 or bfloat16 file would run the stream in
             # that dtype, slower or rounded
