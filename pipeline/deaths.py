@@ -18,10 +18,11 @@ _WHY: dict[int, str] = {
 }
 
 
-def died(code: int, plan: WorkerPlan) -> str:
-    """'exited with code -9 without reporting: killed by SIGKILL (...); its node: bad' (and what it left unfinished)."""
+def died(code: int, plan: WorkerPlan, error: str = "") -> str:
+    """'exited with code -9 without reporting: killed by SIGKILL (...); its node: bad' (and what it left unfinished).
+    `error`: what a Ray actor raised before or after its worker could report (another version, no control link)."""
     nodes = [n.id for n in plan.nodes]
-    said = f"exited with code {code} without reporting{killed_by(code)}"
+    said = f"exited with code {code} without reporting{killed_by(code)}" + (f": {error}" if error else "")
     return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}{unfinished(plan)}"
 
 

@@ -302,7 +302,9 @@ class _Supervisor:
                     self.reported.add(g)  # it never will now
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
-                        self.result.failure = f"process '{g}'{where} {died(code, self.plans[g])}"
+                        self.result.failure = (
+                            f"process '{g}'{where} {died(code, self.plans[g], getattr(p, 'error', ''))}"
+                        )
                         self.result.failure += NOT_RESTARTED * (g in self.not_restarted)
                     for s in self.plans[g].senders:  # its receivers would wait for its end-of-stream until the abort
                         if s.edge not in self.ended:

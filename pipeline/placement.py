@@ -147,6 +147,35 @@ def actor_options(where: dict) -> dict:
     return opts
 
 
+def unplaceable(placement: dict, nodes: list[dict]) -> list[tuple[str, str]]:
+    """(group, what its on: asks) for each group no live node of the cluster could ever hold (`nodes`: ray.nodes()):
+    a node_ip of no node, a resource no node has, or more than any one node has. Ray keeps such an actor pending
+    without a word (an infeasible task), and the run waited START_TIMEOUT_S to say only that it was not placed."""
+    totals = [n.get("Resources", {}) for n in nodes if n.get("Alive", n.get("alive"))]
+    out = []
+    for group, where in placement.items():
+        opts = actor_options(where)
+        need = {**opts.get("resources", {}), "CPU": opts.get("num_cpus", 0), "GPU": opts.get("num_gpus", 0)}
+        if not any(all(float(have.get(k, 0.0)) >= v for k, v in need.items() if v) for have in totals):
+            asked = ", ".join(f"{k} {v:g}" for k, v in {**where.get("resources", {})}.items())
+            asked = ", ".join(x for x in (asked, f"node_ip {where['node_ip']}" if where.get("node_ip") else "") if x)
+            out.append((group, asked))
+    return out
+
+
+def _nodes_offer(nodes: list[dict]) -> str:
+    """'127.0.0.1 (CPU 1, node_a 1); 127.0.0.1 (CPU 1, node_b 1)': each live node's address and resources."""
+    skip = ("memory", "object_store_memory")
+    said = []
+    for n in nodes:
+        if n.get("Alive", n.get("alive")):
+            res = {k: v for k, v in n.get("Resources", {}).items() if k not in skip and not k.startswith("node:")}
+            said.append(
+                f"{n.get('NodeManagerAddress', '?')} ({', '.join(f'{k} {v:g}' for k, v in sorted(res.items()))})"
+            )
+    return "; ".join(said) or "none alive"
+
+
 def _check_cluster(address: str | None, file) -> None:
     """GraphError at once when no Ray cluster answers where ray.init would look (a wrong ADDRESS, no cluster, or a
     stale /tmp/ray/ray_current_cluster of one that is gone): ray.init itself waits about two minutes there and
@@ -161,6 +190,17 @@ def _check_cluster(address: str | None, file) -> None:
         found = canonicalize_bootstrap_address(address)  # pyright: ignore[reportArgumentType]  # (takes None, as ray.init)
     except ConnectionError:  # 'auto' and no cluster to be found (ray.init raises the same, as a traceback)
         raise GraphError([(file, 0, f"--ray {address}: no running Ray cluster was found", fix)]) from None
+    except ValueError as e:  # a host without its port (--ray head.lab): ray.init raised the same, as a traceback
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"--ray {address}: not an address of a Ray head ({e})",
+                    "write --ray HOST:PORT (6379 by default)",
+                )
+            ]
+        ) from None
     except Exception:  # a Ray without this helper, or an address it cannot parse: ray.init says why
         return
     if found is None:  # address 'local', or None with no cluster found: ray.init starts one
@@ -232,6 +272,29 @@ def _join_failure(address: str | None, error: BaseException) -> tuple[str, str]:
     return what, "give the head's address (`ray status` on it), with the same Ray version here, or run without --ray"
 
 
+def run_placed(plan_json: str, version: str, ip: str) -> int:
+    """What a group's actor runs on the host it was placed on (address `ip`): its worker, receivers bound there. What
+    the parent cannot be told over the control channel (another wavegraph version; that channel never opened: a key
+    file missing here, an address this host cannot reach) is raised, for Ray to carry to the parent."""
+    from .plan import WorkerPlan
+    from .stop_flag import StopFlag
+    from .worker import run_worker
+
+    if version != wavegraph.__version__:  # before reading the plan: another version may not read it
+        raise RuntimeError(
+            f"this Ray node has wavegraph {wavegraph.__version__}, the driver {version}; "
+            "fix: install the same version on every node"
+        )
+    plan = WorkerPlan.from_json(plan_json)
+    plan.receivers = [replace(r, bind=f"tcp://{ip}:*") if r.bind.startswith("tcp://") else r for r in plan.receivers]
+    plan.wavegraph_file = wavegraph.__file__  # another host: its own install, same version
+    stop = StopFlag()  # the parent's Stop/Abort reach it over the control channel
+    code = run_worker(plan, stop)
+    if stop.unreachable:  # nothing it said reached the parent
+        raise RuntimeError(stop.unreachable)
+    return code
+
+
 def _actor_class():
     import ray
 
@@ -243,22 +306,7 @@ def _actor_class():
             return ray.util.get_node_ip_address(), ray.get_runtime_context().get_node_id()
 
         def run(self, plan_json: str, version: str) -> int:
-            from .executor import StopFlag
-            from .plan import WorkerPlan
-            from .worker import run_worker
-
-            plan = WorkerPlan.from_json(plan_json)
-            ip = ray.util.get_node_ip_address()  # a restarted group's new actor may be on another node
-            plan.receivers = [
-                replace(r, bind=f"tcp://{ip}:*") if r.bind.startswith("tcp://") else r for r in plan.receivers
-            ]
-            if version != wavegraph.__version__:
-                raise RuntimeError(
-                    f"process '{plan.group}': this Ray node has wavegraph {wavegraph.__version__}, "
-                    f"the driver {version}; install the same version on every node"
-                )
-            plan.wavegraph_file = wavegraph.__file__  # another host: its own install, same version
-            return run_worker(plan, StopFlag())  # the parent's Stop/Abort reach it over the control channel
+            return run_placed(plan_json, version, ray.util.get_node_ip_address())
 
     return GroupActor
 
@@ -272,6 +320,7 @@ class ActorProcess:
         self.placed: Any = placed
         self.where = ""
         self.code: int | None = None
+        self.error = ""  # what the actor raised outside the worker's reporting (another version, no control link)
         self._where()
 
     def _where(self) -> tuple[str, str] | None:
@@ -299,8 +348,10 @@ class ActorProcess:
                     self.code = int(ray.get(self.ref))
                 except ray.exceptions.RayActorError:  # killed, crashed, or its node was lost
                     self.code = -9
-                except Exception:  # noqa: BLE001 - the actor raised outside the worker's own reporting
+                except Exception as e:  # noqa: BLE001 - the actor raised outside the worker's own reporting
                     self.code = 1
+                    cause = getattr(e, "cause", None) or e  # a RayTaskError holds what the actor raised
+                    self.error = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
         return self.code
 
     def wait(self, timeout: float | None = None) -> int | None:
@@ -407,6 +458,21 @@ def run_on_ray(
         name = f"wavegraph:{run_id}:{group}" + (f":{suffix}" if suffix else "")
         return cls.options(name=name, **actor_options(config.placement.get(group, {}))).remote()
 
+    infeasible = unplaceable(config.placement, ray.nodes())
+    if infeasible:
+        raise GraphError(
+            [
+                (
+                    config.file,
+                    0,
+                    f"process '{g}': no node of the Ray cluster has what its on: asks ({asked}); the nodes: "
+                    f"{_nodes_offer(ray.nodes())}",
+                    "write a node_ip or resource a node has (`ray status`), or give a node the resource (ray start "
+                    "--resources '{\"NAME\": 1}')",
+                )
+                for g, asked in infeasible
+            ]
+        )
     actors = {g: new_actor(g) for g in config.processes}
     launcher = monitor_security = None
     try:

@@ -31,6 +31,7 @@ class StopFlag:
         self.why = ""  # what asked first: "SIGTERM", "parent", ...
         self.signals = 0  # stop signals received
         self.overdue = ""  # set by stuck.Overdue (a run's duration ran out long ago): its signal stops a stuck node
+        self.unreachable = ""  # set by the worker's control link: why the parent cannot hear this process
         self._old: dict = {}
 
     def __bool__(self) -> bool:

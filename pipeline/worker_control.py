@@ -99,10 +99,23 @@ class ControlLink:
         dealer = self.ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.IDENTITY, self.plan.group.encode())
         dealer.setsockopt(zmq.LINGER, 2000)
-        secure = EdgeSecurity.for_plan(self.plan).hook(self.plan.control, "control", self.ctx, server=False)
-        if secure is not None:  # the parent on another host: CURVE, as on the edges
-            secure(dealer, False, self.plan.control)
-        dealer.connect(self.plan.control)
+        try:
+            secure = EdgeSecurity.for_plan(self.plan).hook(self.plan.control, "control", self.ctx, server=False)
+            if secure is not None:  # the parent on another host: CURVE, as on the edges
+                secure(dealer, False, self.plan.control)
+                # Sent only once the handshake is done: a parent this host cannot reach (a firewall, a route) queued
+                # every message in libzmq, unseen by the check below, and the worker waited until it was killed.
+                dealer.setsockopt(zmq.IMMEDIATE, 1)
+            dealer.connect(self.plan.control)
+        except Exception as e:  # noqa: BLE001 - a key file missing on this host: this thread died, the worker waited
+            dealer.close(linger=0)  # for Start until the parent called it lost (65 s), its cause only in this log
+            log.error("process '%s': %s", self.plan.group, e)
+            self.stop.unreachable = str(e)  # the Ray actor raises it: the parent names the cause
+            self.stop.abort(str(e))
+            while self._pull.recv():  # what the main thread still sends goes nowhere, until close()
+                pass
+            self._pull.close(linger=0)
+            return
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)
         poller.register(self._pull, zmq.POLLIN)
@@ -165,9 +178,11 @@ class ControlLink:
         why = (
             f"no CURVE handshake with the parent's control socket {self.plan.control} in {curve.HANDSHAKE_S:.0f} s "
             f"({queued} messages waiting): the parent does not accept this process's client_key (the graph's "
-            "security.clients, or its processes' client_key), or this process's server_key is not the parent's"
+            "security.clients, or its processes' client_key), or this process's server_key is not the parent's, "
+            "or this host cannot reach that address (a firewall or route: open the port range, docs/multihost.md)"
         )
         log.error("process '%s': %s", self.plan.group, why)
+        self.stop.unreachable = why
         self.stop.abort(why)
 
     def _handle(self, data: bytes) -> bytes | None:
