@@ -3,14 +3,13 @@ sender in one and a receiver in the other; keys from `wavegraph keys`; a wrong c
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import uuid
 
 import numpy as np
 import pytest
 from conftest import TESTS, need
+from netns_pair import veth_hosts
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.curve import EdgeSecurity, KeyFileError, make_keys
 
@@ -18,40 +17,11 @@ PEER = str(TESTS / "curve_peer.py")
 PY = sys.executable
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
-
-
 @pytest.fixture(scope="module")
 def netns():
-    """Two namespaces, wga (10.231.7.1) and wgb (10.231.7.2), joined by a veth pair; removed afterwards."""
-    need(shutil.which("ip"), "the `ip` tool (iproute2) is not installed")
-    tag = uuid.uuid4().hex[:6]
-    a, b = f"wga{tag}", f"wgb{tag}"
-    made = []
-    try:
-        for ns in (a, b):
-            r = _ip("netns", "add", ns)
-            need(r.returncode == 0, f"`ip netns add` is not permitted here: {r.stderr.strip()}")
-            made.append(ns)
-        cmds = [
-            ("link", "add", f"va{tag}", "type", "veth", "peer", "name", f"vb{tag}"),
-            ("link", "set", f"va{tag}", "netns", a),
-            ("link", "set", f"vb{tag}", "netns", b),
-            ("-n", a, "addr", "add", "10.231.7.1/24", "dev", f"va{tag}"),
-            ("-n", b, "addr", "add", "10.231.7.2/24", "dev", f"vb{tag}"),
-            ("-n", a, "link", "set", f"va{tag}", "up"),
-            ("-n", b, "link", "set", f"vb{tag}", "up"),
-            ("-n", a, "link", "set", "lo", "up"),
-            ("-n", b, "link", "set", "lo", "up"),
-        ]
-        for c in cmds:
-            r = _ip(*c)
-            assert r.returncode == 0, f"ip {' '.join(c)}: {r.stderr}"
-        yield a, b
-    finally:
-        for ns in made:
-            _ip("netns", "del", ns)  # removes its end of the veth pair, and so the pair
+    """Two namespaces (10.231.7.1 and 10.231.7.2) joined by a veth pair; removed afterwards."""
+    with veth_hosts("10.231.7") as h:
+        yield h["a"], h["b"]
 
 
 @pytest.fixture(scope="module")

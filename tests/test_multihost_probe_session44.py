@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 
@@ -98,40 +96,18 @@ if __name__ == "__main__":
 
 # --- two hosts: network namespaces -----------------------------------------------------------------------------------
 def _ip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    from netns_pair import ip
+
+    return ip(*args)
 
 
 @pytest.fixture(scope="module")
 def hosts():
     """Namespaces A (10.231.44.1, the driver's host) and B (10.231.44.2), a veth pair between them; removed after."""
-    if not shutil.which("ip"):
-        pytest.skip("the `ip` tool (iproute2) is not installed")
-    tag = uuid.uuid4().hex[:6]
-    a, b = f"wg44a{tag}", f"wg44b{tag}"
-    made = []
-    try:
-        for ns in (a, b):
-            r = _ip("netns", "add", ns)
-            if r.returncode != 0:
-                pytest.skip(f"`ip netns add` is not permitted here: {r.stderr.strip()}")
-            made.append(ns)
-        for c in (
-            ("link", "add", f"va{tag}", "type", "veth", "peer", "name", f"vb{tag}"),
-            ("link", "set", f"va{tag}", "netns", a),
-            ("link", "set", f"vb{tag}", "netns", b),
-            ("-n", a, "addr", "add", "10.231.44.1/24", "dev", f"va{tag}"),
-            ("-n", b, "addr", "add", "10.231.44.2/24", "dev", f"vb{tag}"),
-            ("-n", a, "link", "set", f"va{tag}", "up"),
-            ("-n", b, "link", "set", f"vb{tag}", "up"),
-            ("-n", a, "link", "set", "lo", "up"),
-            ("-n", b, "link", "set", "lo", "up"),
-        ):
-            r = _ip(*c)
-            assert r.returncode == 0, f"ip {' '.join(c)}: {r.stderr}"
-        yield {"a": a, "b": b, "link_b": f"vb{tag}"}
-    finally:
-        for ns in made:
-            _ip("netns", "del", ns)  # removes its end of the veth pair, and so the pair
+    from netns_pair import veth_hosts
+
+    with veth_hosts("10.231.44", prefix="wg44") as h:
+        yield h
 
 
 @pytest.fixture(scope="module")
