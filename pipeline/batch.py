@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import errno
 import glob
 import json
 import logging
@@ -29,6 +30,7 @@ import multiprocessing
 import os
 import shlex
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -359,7 +361,13 @@ def _unwritable_outputs(out: str, json_path: str | None) -> str:
         Path(out).mkdir(parents=True, exist_ok=True)
     except OSError as e:
         why = "it is a file" if Path(out).is_file() else e.strerror or e
-        return f"--out {out}: cannot make the output folder ({why}); fix: give a folder, e.g. --out {Path(out).with_name(Path(out).stem + '_out')}"
+        if Path(out).is_file() or e.errno == errno.EEXIST:
+            return f"--out {out}: cannot make the output folder ({why}); fix: give a folder, e.g. --out {Path(out).with_name(Path(out).stem + '_out')}"
+        return f"--out {out}: cannot make the output folder ({why}); fix: give a folder you can write"
+    try:  # an existing folder on a read-only disk, or not ours: every file failed alike, '[Errno 30] ...' each
+        os.rmdir(tempfile.mkdtemp(prefix=".wavegraph-check-", dir=out))
+    except OSError as e:
+        return f"--out {out}: cannot write in that folder ({e.strerror or e}); fix: give a folder you can write"
     why = unwritable(json_path) if json_path else ""
     return f"--json {json_path}: cannot write it ({why}); fix: choose a file in a writable folder" if why else ""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 from .batch import DONE, Job, _signature, is_done
@@ -73,6 +74,14 @@ def _is_renamed(job: Job, folder: Path, marker: dict) -> bool:
     )
 
 
+def _size_and_time(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    return st.st_size, st.st_mtime_ns
+
+
 def follow_renames(jobs: list[Job], out_dir: str) -> list[str]:
     """Move the complete outputs of each renamed input to its new folder (see the module's text); the lines to say."""
     out_root = Path(out_dir).resolve()
@@ -80,10 +89,16 @@ def follow_renames(jobs: list[Job], out_dir: str) -> list[str]:
     if not folders:
         return _partial_folders(jobs, out_root)
     todo = [j for j in jobs if not Path(j.out_dir).exists() and not is_done(j)]
-    pairs = [(j, f) for j in todo for f, m in folders.items() if _is_renamed(j, f, m)]
+    # each input against the folders of its size and modification time only: every input against every folder
+    # (a signature each, the graph hashed) took 46 s for 1,000 renamed inputs before the batch said a word
+    by_file: dict[tuple, list[Path]] = {}
+    for f, m in folders.items():
+        by_file.setdefault((m.get("size"), m.get("mtime_ns")), []).append(f)
+    pairs = [(j, f) for j in todo for f in by_file.get(_size_and_time(j.input), []) if _is_renamed(j, f, folders[f])]
+    jobs_seen, folders_seen = Counter(id(j) for j, _ in pairs), Counter(f for _, f in pairs)
     said = []
     for job, folder in pairs:
-        if sum(j is job for j, _ in pairs) > 1 or sum(f == folder for _, f in pairs) > 1:
+        if jobs_seen[id(job)] > 1 or folders_seen[folder] > 1:
             continue  # two inputs alike (copies that kept their times), or two folders: run it again
         marker = folders.pop(folder)
         try:

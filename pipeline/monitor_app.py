@@ -35,6 +35,7 @@ import numpy as np
 
 from .monitor import MonitorHub
 from .monitor_status import longest_wait, status_text
+from .monitor_status import trace_title as _title
 from .monitor_traces import FLAGGED, GROUPS, PALETTE, TRACES_JS, _colour_groups, _empty_groups, _pack, trace_message
 
 try:  # an optional dependency: without Bokeh, importing this module fails only when the page is served
@@ -116,16 +117,6 @@ def _newer(items, cursor: int) -> list:
 
 def _pair(values, scale: float) -> str:
     return f"{values[0] / scale:.1f}/{values[1] / scale:.1f}" if values else "-"
-
-
-def _title(name: str, view, shown: int) -> str:
-    """The trace plot's title; with more channels than it draws, which ones (a 300-channel stream showed its
-    first 64 with nothing to say the others were left out)."""
-    if view is None:
-        return name
-    total = max(view.n_channels, len(view.channels))
-    more = f", channels 1-{shown} of {total} shown" if 0 < shown < total else ""
-    return f"{name} ({view.kind}, {view.rate:g} Hz{more})"
 
 
 def table_rows(stats: dict[str, dict], order: dict[str, str] | None = None) -> dict[str, list]:
@@ -397,6 +388,9 @@ class Session:
         self.stream, self.cursor, self.marker_cursor, self.norm, self.center = name, 0, 0, None, None
         self.scales.clear()
         self.markers.data = {"x": [], "label": [], "y": []}
+        # the last stream's spectrum and heatmap went on showing under this one's name (a features stream's heatmap
+        # below a 250 Hz signal, which has none), until this one had its own
+        self.psd.data, self.heat.data = _empty_groups(), {"image": [], "x": [], "dw": [], "dh": []}
         view = self.hub.snapshot(name)
         n = min(len(view.channels), MAX_TRACES) if view else 0
         self.n_shown = n  # Bokeh property reads are slow: the page reads this count 30 times a second

@@ -40,4 +40,22 @@ def status_text(n_streams: int, hub, page_skipped: int, page_behind_s: float, tr
     return text
 
 
-__all__ = ["BEHIND_S", "longest_wait", "status_text"]
+def trace_title(name: str, view, shown: int) -> str:
+    """The trace plot's title; with more channels than it draws, which ones (a 300-channel stream showed its
+    first 64 with nothing to say the others were left out). A features or tokens stream is drawn in the heatmap
+    alone, one row per value up to the tap's MAX_BINS: how many of its values (a 64-channel bandpower's 256 said
+    'channels 1-64 of 256 shown', the heatmap drawing 128 of them); an events stream has no rate ('0 Hz')."""
+    if view is None:
+        return name
+    total = max(view.n_channels, len(view.channels))
+    rate = f"{view.rate:g} Hz" if view.rate else "irregular"
+    if view.kind in ("features", "tokens"):
+        frames = view.frames
+        drawn = len(frames[-1][2]) if frames else total
+        more = f", values 1-{drawn} of {total} shown in the heatmap" if 0 < drawn < total else ""
+    else:
+        more = f", channels 1-{shown} of {total} shown" if 0 < shown < total else ""
+    return f"{name} ({view.kind}, {rate}{more})"
+
+
+__all__ = ["BEHIND_S", "longest_wait", "status_text", "trace_title"]

@@ -258,12 +258,17 @@ def _check_direct(path: Path, spill: Path) -> Path:
         if path.stat().st_size == 0:
             raise ValueError(f"{path} is empty (0 bytes): its recorder wrote nothing, so there is nothing to recover")
         try:
-            sf.info(sf_name(path))
+            info = sf.info(sf_name(path))
         except sf.LibsndfileError as e:
             raise ValueError(
                 f"{path} is not a readable {path.suffix[1:].upper()} ({e.error_string}); a recorder writes these as it "
                 "goes, with no spill: this file was not written by one, or was damaged after"
             ) from None
+        log = path.with_name(path.name + ".chunks.csv")
+        if log.exists() and info.samplerate > 0:
+            from .chunk_log_end import complete_log
+
+            complete_log(log, info.frames, float(info.samplerate))
         return path
     if path.exists() and name.endswith(".csv") and path.with_name(path.name + ".chunks.csv").exists():
         _cut_torn_row(path)  # (its chunk log is left: the recording was killed, not closed)
@@ -337,9 +342,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
         paths += spills
     for p in paths:
         try:
-            spilled, size = _has_spill(Path(p)), _size(p)
+            spilled, size, logged = _has_spill(Path(p)), _size(p), _size(f"{p}.chunks.csv")
             out = recover(p)  # a file with no spill beside it was printed as a recovered one: said as left alone
-            cut = _size(out) != size  # (a CSV killed mid-row, cut back to its last whole row: said as recovered)
+            # (a CSV killed mid-row, cut back to its last whole row; a WAV's log given its last line: said as recovered)
+            cut = _size(out) != size or _size(f"{out}.chunks.csv") != logged
             print(out if spilled or cut else f"{out}: no spill beside it: complete as it is, nothing to recover")
         except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
             print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
