@@ -119,7 +119,7 @@ def _subjects(
 def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: int, seed: int):
     """Stage 2 for one test subject: the global conv layers, a new FC head, trained on stimulus-locked
     windows of its calibration trials (j = 0 .. shifts whole stimulus periods after onset + DELAY_S;
-    models.ssvep_dnn.stimulus_locked_windows) for about `steps` steps of 100 windows (at most FT_MAX_EPOCHS
+    models.ssvep_windows.stimulus_locked_windows) for about `steps` steps of 100 windows (at most FT_MAX_EPOCHS
     epochs: one window per trial, as at 2 s, stays at the 30 epochs used before), lr 3e-3, with the latency
     jitter of ``models.ssvep_dnn.stage2_latency_jitter`` (its windows cut that many samples wider), from
     FINE_TUNE_LATENCY_JITTER_FROM of the steps on."""

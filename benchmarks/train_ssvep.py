@@ -14,7 +14,7 @@ each trial is filtered **causally** from zero state starting ``--pre`` (1 s) bef
 Chebyshev-I sub-bands) and the window of ``--window`` s starts at ``marker + --delay`` (0.14 s): stimulus-
 locked, as ``ssvep_trial_decoder`` decides live. While the marker lasts, up to ``--shifts`` (40) more
 windows per trial start whole periods of its stimulus frequency later: the same stimulus phase over new
-background (models.ssvep_dnn.stimulus_locked_windows; ``--shifts 0``: one window per trial; ``--step``
+background (models.ssvep_windows.stimulus_locked_windows; ``--shifts 0``: one window per trial; ``--step``
 instead adds windows every STEP s, whose stimulus phase differs, which the DNN then has to learn). A
 quarter of the trials (by marker, never by window) is held out and the accuracy on their first windows
 printed. Training runs for about ``--steps`` (600, models.ssvep_dnn.FINE_TUNE_STEPS) optimiser steps of 100 windows. When a global model for the same rate, channels, freqs and window exists
@@ -189,12 +189,12 @@ def recording_trials(
 
     As ssvep_trial_decoder does live: for a marker at sample s, the first window starts at s + delay; while
     the marker's duration lasts, more windows follow every `step` s when `step` is given, else up to `shifts`
-    windows at whole periods of the marker's frequency (models.ssvep_dnn.stimulus_locked_windows: the same
+    windows at whole periods of the marker's frequency (models.ssvep_windows.stimulus_locked_windows: the same
     stimulus phase). Each trial is filtered causally from zero state starting `pre` s before its marker
     (from the recording/epoch start when that is closer). The first window of each marker comes first."""
     import mne
     from wavegraph.models.ssvep import design_bank, fbcca_bands
-    from wavegraph.models.ssvep_dnn import stimulus_locked_windows as dnn_windows
+    from wavegraph.models.ssvep_windows import stimulus_locked_windows as dnn_windows
 
     path = str(path)
     inst, is_epochs = read_recording(path)
