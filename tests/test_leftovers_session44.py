@@ -80,3 +80,16 @@ def test_a_killed_bench_soak_stops_its_run(tmp_path, how):
         assert list(tmp_path.iterdir()) == []
     else:
         assert bench.returncode == -9
+
+
+def test_plot_takes_a_packaged_recording_as_file_source_does(tmp_path):
+    """`wavegraph plot dataset:eegmmidb-s001r02` was 'no such recording', though file_source (and docs/monitor.md)
+    take dataset:NAME; an unknown name is said with the list."""
+    from conftest import dataset
+    from wavegraph.nodes.io.plot import main
+
+    dataset("eegmmidb-s001r02")  # fetched (or cached) first, as the suite's other real-data tests
+    out = tmp_path / "p.png"
+    assert main(["dataset:eegmmidb-s001r02", "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
+    assert main(["dataset:no-such-set"]) == 2

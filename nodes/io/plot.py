@@ -256,6 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     path = Path(args.recording)
+    if args.recording.startswith("dataset:"):  # as file_source takes it (it was 'no such recording: dataset:...')
+        from wavegraph.pipeline.datasets import DatasetError, resolve_path
+
+        try:
+            path = resolve_path(args.recording)
+        except DatasetError as e:
+            print(
+                f"error: {e}; fix: use dataset:NAME with a name from `python -m wavegraph.pipeline.datasets list`",
+                file=sys.stderr,
+            )
+            return 2
     if not path.exists():
         from .links import broken_link
         from .not_read import unfinished
