@@ -208,10 +208,9 @@ def _check_cluster(address: str | None, file) -> None:
     host, _, port = found.rpartition(":")
     try:
         conn = socket.create_connection((host.strip("[]"), int(port)), timeout=3)
-    except (OSError, ValueError) as e:
-        raise GraphError(
-            [(file, 0, f"--ray {address or 'auto'}: no Ray cluster answers at {found} ({e})", fix)]
-        ) from None
+    except (OSError, ValueError) as e:  # (Ray puts this machine's address for a loopback one: both said)
+        at = found if not address or found.split(":")[0] in address else f"{found} (Ray's address for {address})"
+        raise GraphError([(file, 0, f"--ray {address or 'auto'}: no Ray cluster answers at {at} ({e})", fix)]) from None
     with conn:
         said = _grpc_answer(conn)
     if said is not None:  # something listens there, but not a Ray head: ray.init retried for 10+ minutes, silently

@@ -93,3 +93,16 @@ def test_plot_takes_a_packaged_recording_as_file_source_does(tmp_path):
     assert main(["dataset:eegmmidb-s001r02", "-o", str(out)]) == 0
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
     assert main(["dataset:no-such-set"]) == 2
+
+
+def test_ray_at_a_loopback_address_with_no_cluster_names_the_address_given():
+    """`--ray 127.0.0.1:6399` said 'no Ray cluster answers at 192.0.2.2:6399': Ray puts this machine's address for a
+    loopback one, and only that was shown."""
+    pytest.importorskip("ray")
+    from wavegraph.pipeline.config import GraphError
+    from wavegraph.pipeline.placement import _check_cluster
+
+    with pytest.raises(GraphError) as e:
+        _check_cluster("127.0.0.1:6399", "g.yaml")
+    said = str(e.value).split("answers at", 1)[1]
+    assert "127.0.0.1:6399" in said, str(e.value)
