@@ -13,9 +13,7 @@ Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the 
 flagged ``gap`` by hand moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
 not counted in j; so does a chunk whose t0 is more than 1 us off the grid: a live stream's clock drift). In a graph
 the runtime calls end_segment() before a chunk flagged gap: the segment's tail is flushed as by finish() (only what
-is stamped before the next segment) and the next segment is resampled afresh, each as if alone (MNE's raw.resample);
-the outputs run ahead of the input by the leading zero taps (p/down samples), so after a gap shorter than that the new
-segment's first outputs, its zeros stamped before the end of what went out, are dropped (`overlap_dropped_at_gap`).
+is stamped before the next segment) and the next segment is resampled afresh, each as if alone (MNE's raw.resample).
 """
 
 from __future__ import annotations
@@ -142,7 +140,6 @@ class Resample(Node[ResampleParams]):
         n_in: int = count()  # input samples received
         n_out: int = count()  # output samples emitted
         t_first: float | None = None  # start time of the first sample (a gap moves it, see the module docstring)
-        t_floor: float | None = None  # after end_segment: the end of what went out; the next segment starts after it
 
     def configure(self, in_specs):
         from scipy.signal import firwin
@@ -271,26 +268,10 @@ class Resample(Node[ResampleParams]):
             if hit.any():
                 y[s.pending[hit, 0], j[hit] - j0] = np.nan
                 s.pending = s.pending[~hit]
-        t0 = (s.t_first or 0.0) + j0 / self.out_rate
-        if s.t_floor is not None and y.shape[1]:  # a new segment's first outputs: those stamped before the end of what
-            y, t0 = self._after_floor(y, t0)  # the last one gave (its warm-up zeros, the filter's leading zero taps)
         if y.shape[1] == 0:
             return {}
+        t0 = (s.t_first or 0.0) + j0 / self.out_rate
         return {"out": Chunk(y if self._ndim == 2 else y.reshape(*self._lead, y.shape[1]), t0)}
-
-    def _after_floor(self, y: np.ndarray, t0: float) -> tuple[np.ndarray, float]:
-        """The outputs stamped from state.t_floor on. A segment's outputs run ahead of its input by the filter's
-        leading zero taps (`pad`: 9.4 ms from 44.1 kHz to 16 kHz, 0 from 48 kHz), so after a gap shorter than that
-        the last segment had already sent samples stamped after the next one's start: a live graph at 44.1 or 22.05
-        kHz played 20-40 ms more audio per xrun, its latency growing for the rest of the call. The new segment's
-        samples stamped before that end (its pre-stream zeros) are dropped, counted `overlap_dropped_at_gap`."""
-        s = self.state
-        k = min(y.shape[1], max(0, math.ceil((s.t_floor - t0) * self.out_rate - 1e-6)))
-        if k < y.shape[1]:
-            s.t_floor = None
-        if k:
-            self.count("overlap_dropped_at_gap", k)
-        return y[:, k:], t0 + k / self.out_rate
 
     def process(self, inputs):
         c, s = inputs["in"], self.state
@@ -310,17 +291,7 @@ class Resample(Node[ResampleParams]):
         """Before a gap: the segment's flushed tail, as finish() gives it (the segment resampled as if alone), only the
         samples stamped before `t_next` (see nodes/segment_tail.py); the next chunk starts a fresh filter, whose
         delay `align` drops again."""
-        s = self.state
-        end = None if s.t_first is None else s.t_first + s.n_out / self.out_rate  # the end of what process() gave
-        out = tail_before(self, self.finish(), t_next, self.out_rate)
-        if (c := out.get("out")) is not None:
-            end = float(c.t0) + c.data.shape[-1] / self.out_rate
-        # (finish() gave a fresh state: the next segment's outputs start after it). Only an overlap of the run-ahead's
-        # zeros (and an input sample and the two grids' rounding): a source whose times went back is not cut here
-        ahead = ((self.pad + self.up) / self.down + 2) / self.out_rate
-        if end is not None and t_next is not None and 0 < end - t_next <= ahead:
-            self.state.t_floor = end
-        return out
+        return tail_before(self, self.finish(), t_next, self.out_rate)
 
     def finish(self):
         n_in = self.state.n_in

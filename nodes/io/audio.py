@@ -50,6 +50,7 @@ from wavegraph.pipeline.node import NodeParams, Sink, Source, explained
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .audio_exit import leave_at_exit, watch_exit
+from .audio_timeline import QueuedUntil
 
 NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh)"
 NO_DEVICE_HINT = (
@@ -428,9 +429,11 @@ class AudioOutput(Sink[AudioOutputParams]):
         self._nch = spec.shape[0]
         _check_settings(sd, "output", self._dev, self._nch, self._rate)
         self._buffering(self._rate)
+        self._queued = QueuedUntil(self._rate)
         return {}
 
     def reset(self):
+        self._queued = QueuedUntil(getattr(self, "_rate", 0.0))  # (the rate is configure's)
         with self._buf_lock:
             self._buf: deque[np.ndarray] = deque()
             self._buffered = 0
@@ -481,7 +484,9 @@ class AudioOutput(Sink[AudioOutputParams]):
         )
 
     def process(self, inputs):
-        x = inputs["in"].data
+        x, cut = self._queued.trim(inputs["in"].data, float(inputs["in"].t0))  # (what a restarted segment repeats)
+        if cut:
+            self.count("overlap_dropped", cut)
         if x.size == 0:
             return {}
         stream_gone("output", self._stream, self._dev)  # (its blocks would pile up unplayed, without back-pressure)
