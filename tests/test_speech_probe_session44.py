@@ -59,7 +59,7 @@ def test_a_gap_adds_no_audio_to_what_the_speaker_plays(rate):
     def queued(chunks):
         speaker, n, ends = QueuedUntil(rate), 0, []
         for c in chunks:
-            x, cut = speaker.trim(c.data, c.t0)
+            x, cut = speaker.trim(c.data, c.t0, c.gap)
             n += x.shape[-1]
             if x.shape[-1]:
                 ends.append((c.t0 + cut / rate, c.t0 + c.data.shape[-1] / rate))
@@ -161,3 +161,21 @@ def test_input_gain_db_refuses_true_and_names_its_range(tmp_path):
     from wavegraph.nodes.models.enhancer import EnhancerParams
 
     assert EnhancerParams(input_gain_db=12).input_gain_db == 12.0 and EnhancerParams(input_gain_db="auto")
+
+
+def test_the_speaker_timeline_trims_only_after_a_gap_and_only_a_short_overlap():
+    """A stream without gaps plays every sample whatever its times (a user's source stamping every chunk 0); after a
+    gap, the overlap is cut until a chunk keeps a sample; an overlap over 0.1 s (a clock gone back) plays on."""
+    from wavegraph.nodes.io.audio_timeline import QueuedUntil
+
+    q, x = QueuedUntil(1000.0), np.ones((1, 50))
+    assert [q.trim(x, 0.0, False)[1] for _ in range(3)] == [0, 0, 0]  # no gap: nothing cut
+    q = QueuedUntil(1000.0)
+    q.trim(x, 0.0, False)  # queued to 0.05 s
+    assert q.trim(x[:, :0], 0.01, True)[1] == 0  # the gap on an empty chunk holds
+    assert q.trim(x[:, :20], 0.01, False)[1] == 20  # all stamped before 0.05 s: cut, still after the gap
+    kept, cut = q.trim(x, 0.03, False)
+    assert cut == 20 and kept.shape[-1] == 30 and not q.after_gap  # caught up
+    assert q.trim(x, 0.07, False)[1] == 0  # on time again
+    q.trim(x, 10.0, False)
+    assert q.trim(x, 9.0, True)[1] == 0  # 1 s back (a clock reset): played

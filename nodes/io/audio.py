@@ -484,7 +484,8 @@ class AudioOutput(Sink[AudioOutputParams]):
         )
 
     def process(self, inputs):
-        x, cut = self._queued.trim(inputs["in"].data, float(inputs["in"].t0))  # (what a restarted segment repeats)
+        c = inputs["in"]
+        x, cut = self._queued.trim(c.data, float(c.t0), c.gap)  # (what a segment restarted after a gap repeats)
         if cut:
             self.count("overlap_dropped", cut)
         if x.size == 0:
