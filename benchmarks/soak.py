@@ -372,6 +372,7 @@ def _soak(args, formats: list[str], out: Path) -> int:
         stderr=subprocess.STDOUT,
         text=True,
         preexec_fn=_end_with_parent,
+        start_new_session=True,  # a terminal's Ctrl-C reaches the run once, from _stop_run (a second one aborts it)
     )
     try:
         ended, curves = sample_rss(proc, args.every, out)

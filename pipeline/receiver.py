@@ -182,6 +182,7 @@ class EdgeReceiver(_Endpoint):
         elif seq < expected:
             self.counters["seq_reset"] += 1
             chunk.gap = True
+            self._misfits.clear()  # (the old numbering's: kept, they were taken off a later real loss)
         if chunk.eos:
             self._after_eos = seq + 1
         else:

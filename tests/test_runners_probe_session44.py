@@ -220,3 +220,19 @@ def test_a_chunk_whose_dtype_cannot_be_sent_is_said_with_its_edge_and_the_fix(ca
     finally:
         tx.close()
         rx.close()
+
+
+def test_a_misfit_of_the_old_numbering_is_not_taken_off_a_loss_after_a_sequence_reset():
+    """A rejected frame (off its spec) of a sequence number not reached yet was kept to be taken off a later gap; a
+    sender restarting at 0 (a seq reset) left it there, and a real loss spanning that number after the reset was
+    undercounted by one (review, session 44)."""
+    rx = EdgeReceiver(ipc_endpoint("reset"), SPEC, maxlen=8)
+    sid = wire.spec_id(SPEC)
+    try:
+        for seq, x in [(0, np.zeros((2, 10))), (1, np.zeros((2, 10))), (10, np.zeros((1, 10)))]:
+            rx._accept(wire.encode_one(Chunk(x, 0.0), seq, sid))  # seq 10: rejected, kept as a misfit
+        for seq in (0, 1, 12):  # a restarted sender; 2..11 lost on the way
+            rx._accept(wire.encode_one(Chunk(np.zeros((2, 10)), 0.0), seq, sid))
+        assert rx.counters["seq_reset"] == 1 and rx.counters["seq_missing"] == 10
+    finally:
+        rx.close()

@@ -32,6 +32,7 @@ def marker_lines(rows: np.ndarray, labels: dict[int, str]) -> tuple[list[tuple[f
 def write_markers(log: io.FileIO | None, path: Path, lines: str) -> io.FileIO:
     """Append `lines` to the log at `path` (opened, with its header, when `log` is None), whole or not at all: a failed
     write is cut back to the end of the last whole line and raised. Returns the open log."""
+    opened = log is None
     if log is None:
         log, lines = open_whole(path, "wb"), HEADER + lines
     end = log.tell()
@@ -39,6 +40,8 @@ def write_markers(log: io.FileIO | None, path: Path, lines: str) -> io.FileIO:
         write_whole(log, lines)
     except OSError:
         cut_back(log, end)
+        if opened:  # (the caller never got it: closed here, not leaked)
+            log.close()
         raise
     return log
 
