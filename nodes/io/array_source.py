@@ -12,6 +12,7 @@ Params
             (replayed back to back as file_source replays an epochs file: each epoch after the first `gap`).
             Epochs whose bad epochs are not dropped yet (mne.Epochs(raw, events), not preloaded) get drop_bad(),
             in place, as MNE's own get_data or save would: the epochs their `reject` refuses are not replayed.
+            A masked array that masks a value is refused: pass data.filled(np.nan) to send them as NaN.
   rate:     samples per second (arrays; a Raw carries its own).
   ch_names: one per channel (default ch0, ch1, ...); ch_types one MNE type for all or one per channel
             (default "misc", as mne.create_info); units the spec's units (default "SI", as MNE's arrays).
@@ -95,6 +96,21 @@ def _not_an_array(data) -> tuple[str, str]:
     return said, "pass a (channels, samples) numpy array with rate="
 
 
+def _unmasked(data: np.ma.MaskedArray) -> np.ndarray:
+    """The array under a mask that masks nothing; a SpecError naming the first masked value otherwise (numpy's missing
+    values: replayed, they went out as whatever lay under the mask, unsaid)."""
+    masked = np.ma.getmaskarray(data)
+    if masked.any():
+        first = np.argwhere(masked)[0].tolist()
+        raise SpecError(
+            f"array_source: data is a masked array with {int(masked.sum())} masked values (the first at index "
+            f"{tuple(first)}): replayed, they would go out as the values under the mask",
+            "pass data.filled(np.nan) to send them as missing (NaN: nodes treat them by their nan_policy), or "
+            "data.filled(0.0)",
+        )
+    return np.ma.getdata(data)
+
+
 class _ArrayReader(_Reader):
     def __init__(self, p: ArraySourceParams):
         data = p.data
@@ -105,6 +121,8 @@ class _ArrayReader(_Reader):
                 raise SpecError(
                     f"array_source: data is not an array ({e})", "pass a (channels, samples) array"
                 ) from None
+        if isinstance(data, np.ma.MaskedArray):  # (its mask was dropped: the values under it went out as samples)
+            data = _unmasked(data)
         if data.dtype == object and data.ndim == 0:  # an object numpy cannot read (an mne.Evoked, a dict, None):
             raise SpecError(*_not_an_array(p.data))  # was 'data has shape () and dtype object'
         if data.ndim == 1:

@@ -115,12 +115,18 @@ def check_recorder_bids(p: Any, fmt: str, path: Path, node_id: str | None):
 
 
 def write_bids(
-    recording: Path, bp, line_freq: float | None = None, overwrite: bool = False, spec: StreamSpec | None = None
+    recording: Path,
+    bp,
+    line_freq: float | None = None,
+    overwrite: bool = False,
+    spec: StreamSpec | None = None,
+    codes: dict[str, int] | None = None,
 ) -> Path:
     """Copy a finished EDF/BDF recording into a BIDS-EEG layout with mne-bids (its sidecars:
     dataset_description, participants, scans, channels.tsv, _eeg.json, events.tsv from the annotations).
     mne-bids copies an EDF/BDF file as it is: memory stays flat. `spec`: the stream's channel types and bad marks,
-    which the EDF cannot hold, go to channels.tsv."""
+    which the EDF cannot hold, go to channels.tsv. `codes`: the markers' labels -> their codes (the source's), the
+    `value` column of events.tsv (event_values)."""
     import mne
     import mne_bids
 
@@ -136,7 +142,8 @@ def write_bids(
         # of a second, which EDF+ holds in the first time-keeping annotation and MNE's meas_date leaves out: scans.tsv's
         # acq_time (the first sample's time, to the microsecond) said 03:04:05.000000 for a start at 03:04:05.5
         raw.set_meas_date(raw.info["meas_date"] + timedelta(seconds=offset))
-    event_id = _padding_is_bad(raw)
+    _padding_is_bad(raw)
+    event_id = event_values(raw.annotations.description, codes)
     if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
         types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}
         if "eeg" in spec.channel_types:  # (BIDS-EEG needs an EEG channel: a stream of none, a sine's, stays as read)
@@ -153,11 +160,10 @@ def write_bids(
 _DATA = ("_eeg.edf", "_eeg.bdf", "_eeg.vhdr", "_eeg.set")  # a run's data file in BIDS-EEG
 
 
-def _padding_is_bad(raw) -> dict[str, int] | None:
+def _padding_is_bad(raw) -> None:
     """The zeros the EDF/BDF writer fills its last record with are marked `padding` (file_source leaves them out): in
     the layout's events.tsv that was an event like the markers (trial_type padding, a value of its own), which
-    mne_bids.read_raw_bids gave events_from_annotations and epochs. BAD_padding there: MNE's bad span, no event. The
-    events.tsv values mne-bids gives (1..k in the markers' sorted order), BAD_padding's after them (None: no padding)."""
+    mne_bids.read_raw_bids gave events_from_annotations and epochs. BAD_padding there: MNE's bad span, no event."""
     import mne
 
     ann, sfreq = raw.annotations, raw.info["sfreq"]
@@ -168,9 +174,23 @@ def _padding_is_bad(raw) -> dict[str, int] | None:
         if text == "padding" and duration > 0 and abs(onset + duration - end) < 0.5 / sfreq
     ]
     if not pad:
-        return None
+        return
     texts = list(ann.description)
     texts[max(pad, key=lambda i: ann.onset[i])] = "BAD_padding"  # the last: a user's span to the end starts before it
     raw.set_annotations(mne.Annotations(ann.onset, ann.duration, texts, ann.orig_time, ann.ch_names))
-    marks = sorted(set(texts) - {"BAD_padding"})  # (BAD_ sorts first: every marker's value went up by one)
-    return {text: i + 1 for i, text in enumerate(marks)} | {"BAD_padding": len(marks) + 1}
+
+
+def event_values(descriptions, codes: dict[str, int] | None = None) -> dict[str, int] | None:
+    """events.tsv's `value` of each annotation text: the marker's code (a label's from `codes`, the recorder's; an
+    unlabeled marker's text is its code), the others (a label of unknown code, BAD boundary, BAD_padding) numbered
+    after the largest code, the markers' first. mne-bids' own numbering (1..k in sorted order) made the value column,
+    BIDS' 'event code', disagree with the source's codes: codes 7 and 3 labelled left and right, and an unlabeled 5,
+    went in as left 2, right 3, '5' 1. None: no annotation."""
+    texts = sorted(set(descriptions))
+    if not texts:
+        return None
+    codes = codes or {}
+    ids = {t: int(codes[t]) if t in codes else int(t) for t in texts if t in codes or re.fullmatch(r"-?\d+", t)}
+    rest = sorted((t for t in texts if t not in ids), key=lambda t: (t.upper().startswith(("BAD", "EDGE")), t))
+    start = max(ids.values(), default=0) + 1
+    return ids | {t: start + k for k, t in enumerate(rest)}

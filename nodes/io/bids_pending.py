@@ -52,7 +52,7 @@ def copy_into_bids(out: Path, bids: dict, spec: StreamSpec, say: bool = True) ->
         )
     else:
         try:
-            path = write_bids(out, bp, bids.get("line_freq"), bool(bids.get("overwrite")), spec)
+            path = write_bids(out, bp, bids.get("line_freq"), bool(bids.get("overwrite")), spec, bids.get("codes"))
         except Exception as e:  # noqa: BLE001 — mne-bids raises OSError, ValueError, FileExistsError, ...
             why = f"{type(e).__name__}: {e}"
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -270,7 +270,7 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             inp.master_board = board_id(bs, p.master_board, "master_board")
         if self._id == int(bs.BoardIds.PLAYBACK_FILE_BOARD.value):  # the file's end is the stream's
             try:  # (the lines the board streams, read one by one: DataFilter.read_file loaded the whole file)
-                n = streamed_samples(p.file, int(bs.BoardShim.get_num_rows(self._desc_id)))
+                n = streamed_samples(p.file, int(bs.BoardShim.get_num_rows(self._desc_id)), self._ts_row, self._pre())
             except OSError as e:
                 raise SpecError(f"{self._pre()}cannot read file {p.file!r} ({e})", FILE_FIX) from None
             self._limit = n if self._limit is None else min(self._limit, n)

@@ -277,7 +277,9 @@ class Recorder(Sink[RecorderParams]):
 
     def _bids_entities(self) -> dict:
         keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
-        return {k: getattr(self.params, k) for k in keys} | {"root": str(getattr(self.bids, "root", ""))}
+        labels = sorted(getattr(self, "_labels", {}).items(), reverse=True)  # a label's smallest code last: its value
+        codes = {"codes": {text: code for code, text in labels}, "root": str(getattr(self.bids, "root", ""))}
+        return {k: getattr(self.params, k) for k in keys} | codes
 
     def _check_bids(self):
         p = self.params
@@ -334,7 +336,7 @@ class Recorder(Sink[RecorderParams]):
                 "format": self.format,
                 "target": self.path.name,
                 "spec": spec.to_dict(),
-                "row_shape": list(_row_shape(spec)),
+                "row_shape": list(spec.shape),
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
                 "split_size": self.params.split_size,  # (recover() splits as close() would have)
@@ -583,10 +585,6 @@ def empty_marker_spill(spill: Path) -> bool:
 
 
 # --- spill files ------------------------------------------------------------------------------
-def _row_shape(spec: StreamSpec) -> tuple[int, ...]:
-    return tuple(spec.shape)
-
-
 def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
     """Chunk data -> (n, *row_shape) with time first; checks the shape against the spec."""
     if spec.kind == "signal":
@@ -594,7 +592,7 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
         if data.ndim != len(want) + 1 or data.shape[:-1] != want:
             raise ValueError(f"recorder: chunk shape {data.shape} does not match the spec's {want} + (samples,)")
         return np.moveaxis(data, -1, 0)
-    want = _row_shape(spec)
+    want = tuple(spec.shape)
     if data.ndim == 0 or data.shape[1:] != want:
         raise ValueError(f"recorder: chunk shape {data.shape} does not match the spec's (frames,) + {want}")
     return data
