@@ -62,8 +62,10 @@ class CheckpointError(ValueError):
 def config_path(path) -> Path:
     """The JSON config that sits beside the weights file `path`."""
     p = Path(os.path.expanduser(path))
-    if p.suffix == ".json":
+    if p.suffix.lower() == ".json":
         raise CheckpointError(f"{p} is the config; pass the weights file ({p.with_suffix('.safetensors')})")
+    if not p.with_suffix(".json").exists() and p.with_suffix(".JSON").is_file():  # copied from a FAT card or Windows
+        return p.with_suffix(".JSON")  # (ENH.SAFETENSORS, ENH.JSON: was 'has no config ENH.json beside it')
     return p.with_suffix(".json")
 
 
@@ -71,7 +73,7 @@ def out_problem(path) -> str:
     """Why a training command cannot save its weights to `path` ("" when it can; the folder is made). Checked
     before the training: `--out model.json` (the config's name) or a folder failed at the save, after the run."""
     p = Path(os.path.expanduser(path))
-    if p.suffix == ".json":
+    if p.suffix.lower() == ".json":
         return (
             f"that is the config's name; give the weights file ({p.with_suffix('.safetensors')}), its .json beside it"
         )

@@ -277,6 +277,19 @@ def cmd_plugin(args) -> int:
     except DatasetError as e:  # a data set not fetched (no network, an unwritable cache): was a traceback
         print(f"wavegraph {args.command}{' ' + args.what if hasattr(args, 'what') else ''}: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a disk that filled up while it ran (its --png, --json, --out checked writable before): was
+        import errno  # PIL's traceback after the results
+
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        where = f"wavegraph {args.command}{' ' + args.what if hasattr(args, 'what') else ''}"
+        what = f" {e.filename}" if e.filename else " its output"
+        print(
+            f"{where}: writing{what} failed: {e.strerror}; fix: free space on that disk (or write to another) and "
+            "run it again",
+            file=sys.stderr,
+        )
+        return 1
     except ModuleNotFoundError as e:  # `train ssvep` without the torch extra: was a traceback
         from .missing_package import missing_package
 
@@ -337,6 +350,20 @@ def _not_a_command(argv: list[str], commands: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except SystemExit as e:  # argparse's usage error: `plot -rec.edf` said only 'the following arguments are
+        if e.code == 2:  # required: recording', of a file the user gave
+            args = sys.argv[1:] if argv is None else list(argv)
+            args = args[: args.index("--")] if "--" in args else args
+            for a in (a for a in args if a.startswith("-") and a != "-" and os.path.lexists(a)):
+                print(
+                    f"note: {a} was read as an option; give a file whose name starts with '-' as ./{a}", file=sys.stderr
+                )
+        raise
+
+
+def _main(argv: list[str] | None = None) -> int:
     from wavegraph import __version__
 
     parser = argparse.ArgumentParser(prog="wavegraph", description="Streaming signal-processing graphs.")

@@ -36,10 +36,14 @@ def unwritable(path: str | os.PathLike[str]) -> str:
         if target.is_dir():
             return "it is a folder"
         existed = target.exists()
-        with open(target, "a"):
-            pass
+        # non-blocking: a named pipe with no reader was waited on for ever (`train enhancer --out fifo` hung)
+        os.close(os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666))
         if not existed:
             target.unlink()  # no empty file left behind if the run never gets to write it
     except OSError as e:
+        import errno
+
+        if e.errno == errno.ENXIO:
+            return "it is a named pipe that nothing reads: writing it would wait for ever; give a file"
         return str(e.strerror or e)
     return ""

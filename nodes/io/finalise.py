@@ -49,11 +49,12 @@ def finalise(
     notes = rf.annotation_lists(spec, len(rows), times, gaps, events, kept_in) if times and fmt != "npz" else None
     inside = len(notes[0]) - len(BOUNDARY) * len(gaps) if notes else len(events)  # the markers the file holds
     origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"), len(rows))
+    target = _through_link(path)
     if fmt == "fif" or not len(rows) and fmt == "flac":
         if len(rows):  # a FIF (or FLAC) cannot hold zero samples
-            rf.write_fif(path, rows, spec, origin, notes, split_size)  # via a temporary folder
+            rf.write_fif(target, rows, spec, origin, notes, split_size)  # via a temporary folder
     else:
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = target.with_name(target.name + ".tmp")
         try:
             if fmt == "npz":
                 rf.write_npz(tmp, rows, rf.dated_spec(spec, first_t0, meta.get("wall_start")), first_t0)
@@ -61,7 +62,7 @@ def finalise(
                 write_flac(tmp, rows, spec, start=origin.start)
             else:
                 write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
             tmp.unlink(missing_ok=True)
             raise
@@ -71,3 +72,15 @@ def finalise(
     if events_csv is not None and path.exists() and inside == len(events) and not keep_log:
         events_csv.unlink(missing_ok=True)
     return path
+
+
+def _through_link(path: Path) -> Path:
+    """The file to write for `path`: a link's target, written through as WAV/CSV (written in place) and the shell's
+    `>` are (the file moved in replaced the link itself, and its target, on another disk say, kept the old
+    recording); the link itself when its target's name is not of the format (MNE writes only *.fif, *.fif.gz)."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    name = path.name.lower()
+    ext = next((e for e in (".fif.gz", ".fif", ".npz", ".edf", ".bdf", ".flac") if name.endswith(e)), path.suffix)
+    return target if target.name.lower().endswith(ext) and target.parent.is_dir() else path

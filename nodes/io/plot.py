@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if not path.exists():
         from .links import broken_link
+        from .near_names import near_names
         from .not_read import unfinished
 
         killed = unfinished(path)  # a killed recorder's target: its spill beside (was 'no such recording')
@@ -278,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             if killed
             else f"error: {link}"
             if link
-            else f"error: no such recording: {path}",
+            else f"error: no such recording: {path}"
+            + (f"; fix: did you mean {', '.join(str(c) for c in near)}?" if (near := near_names(path)) else ""),
             file=sys.stderr,
         )
         return 2

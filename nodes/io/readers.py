@@ -160,10 +160,10 @@ def open_reader(
     if (killed := unfinished(path)) is not None:  # (was 'no such file ... did you mean x.edf.spill?')
         raise SpecError(f"file_source: {killed[0]}", killed[1])
     if not path.exists():
-        import difflib
         import glob
-        import itertools
         import os
+
+        from .near_names import near_names
 
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
         if (link := broken_link(path)) is not None:  # its target gone, or a loop: "did you mean" named the link itself
@@ -181,12 +181,11 @@ def open_reader(
                 f"file_source: no such file: {str(path)!r}{where}: its name has spaces or a line end around it",
                 f"give {bare} (a name read from a list of files: line.strip())",
             )
-        near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
-        close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
+        close = near_names(path)  # (rec.WAV for rec.wav first)
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
         raise SpecError(
             f"file_source: no such file: {path}{where}",
-            (f"did you mean {', '.join(str(path.with_name(c)) for c in close)}? " if close else "")
+            (f"did you mean {', '.join(str(c) for c in close)}? " if close else "")
             + (
                 f"environment variables are not expanded in a graph file: give {expanded}, or let the shell "
                 f'expand it: --set "NODE.path={path}"; '

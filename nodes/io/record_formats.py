@@ -52,7 +52,15 @@ def spill_paths(path: Path) -> tuple[Path, Path]:
 def check_name_length(path: Path) -> None:
     """A recording's name the file system cannot hold with the longest of its sidecars, NAME.spill.json.tmp: the spill
     failed when the run started ('File name too long', the run's data lost), or, longer still, Path.is_dir() raised
-    it at build time as a bare OSError."""
+    it at build time as a bare OSError; or a whole path longer than the system takes (PATH_MAX, 4096 bytes on Linux),
+    with that sidecar: '[Errno 36] File name too long', which did not say which part was."""
+    whole = len(os.fsencode(os.path.abspath(path))) + len(".spill.json.tmp")
+    if whole >= 4096:  # (PC_PATH_MAX counts the NUL; os.pathconf itself fails on a folder past it)
+        raise SpecError(
+            f"recorder: the path {str(path)[:40]}...{path.name[-40:]} is {whole - 15} bytes long as a full path; with "
+            "the NAME.spill.json.tmp the recorder writes beside it (15 more) that is past the 4095 the system takes",
+            "record to a folder nearer the root, or with a shorter name",
+        )
     folder = next((d for d in (path.parent, *path.parent.parents) if d.is_dir()), Path("/"))
     try:
         most = os.pathconf(folder, "PC_NAME_MAX")

@@ -248,7 +248,12 @@ def say_no_samples(path: Path, fmt: str, overwrite: bool, n_events: int, events_
 
 
 def check_not_pipe(path: Path) -> None:
-    """A path that is a named pipe (or a device): the run hung writing it with no reader, and ignored SIGTERM."""
+    """A path that is a named pipe (or a device): the run hung writing it with no reader, and ignored SIGTERM; or a
+    link that cannot be written through (a loop, a folder that does not exist: links.unwritable_link)."""
+    from .links import unwritable_link
+
+    if (bad := unwritable_link(path)) is not None:
+        raise bad
     if path.exists() and not path.is_file() and not path.is_dir():
         raise SpecError(
             f"recorder: {path} is a pipe or a device, not a file (writing it waits for a reader: the run hangs)",

@@ -380,11 +380,13 @@ class Recorder(Sink[RecorderParams]):
         if not self._open:
             try:
                 self._start(chunk.origin_ns, float(chunk.t0))
-            except OSError as e:  # a full disk before the first sample: nothing recorded yet, said so
-                raise OSError(
-                    e.errno,
-                    f"recorder: cannot start writing {self.path}: {e.strerror or e}; nothing was recorded; "
-                    f"fix: {WRITE_FIXES.get(e.errno or 0, 'free space on that disk')} (--set NODE.path=...)",
+            except OSError as e:  # a full disk before the first sample: nothing recorded yet, said (no traceback)
+                raise explained(
+                    OSError(
+                        e.errno,
+                        f"recorder: cannot start writing {self.path}: {e.strerror or e}; nothing was recorded; "
+                        f"fix: {WRITE_FIXES.get(e.errno or 0, 'free space on that disk')} (--set NODE.path=...)",
+                    )
                 ) from None
         rows = _as_rows(data, spec)  # time first
         if self.format in NO_NAN and rows.dtype.kind == "f":

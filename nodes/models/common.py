@@ -43,7 +43,7 @@ def _existing_file(path: str | None) -> str | None:
     """`path` with ~ expanded, once it names a weights file with its JSON config beside it."""
     if path is None:
         return None
-    p = Path(os.path.expanduser(path))
+    p = _on_disk(Path(os.path.expanduser(path)))
     where = "" if p.is_absolute() else f" (a relative path is from {os.getcwd()})"
     try:
         if p.is_dir():
@@ -51,16 +51,39 @@ def _existing_file(path: str | None) -> str | None:
         if p.exists() and not p.is_file():  # /dev/zero, a named pipe: was 'does not exist', of a path that does
             raise ValueError(f"is a pipe or a device, not a file{where}; fix: give the weights file (.safetensors)")
         if not p.is_file():
-            raise ValueError(f"does not exist{where}; fix: give the weights file (.safetensors, its .json beside it)")
+            from wavegraph.nodes.io.links import broken_link
+            from wavegraph.nodes.io.near_names import near_names
+
+            if link := broken_link(p, "checkpoint", "weights file"):  # was 'does not exist' of a link that is there
+                raise ValueError(str(link).removeprefix(f"checkpoint: {p} "))
+            named = p.with_name(p.name + ".safetensors")  # `enhancer` for enhancer.safetensors (not its .json)
+            near = [named] if named.is_file() else near_names(p)  # M.safetensors for m.safetensors
+            hint = f"did you mean {', '.join(str(c) for c in near)}? " if near else ""
+            raise ValueError(
+                f"does not exist{where}; fix: {hint}give the weights file (.safetensors, its .json beside it)"
+            )
         from wavegraph.models.checkpoint_files import foreign
 
         if why := foreign(p):  # a .pt was 'has no config m.json beside it; fix: copy the .json along'
             raise ValueError(why.replace(f"{p} is ", "is ", 1).replace("; give", "; fix: give", 1))
-        if p.suffix != ".json" and not p.with_suffix(".json").is_file():
+        from wavegraph.models.checkpoint import config_path
+
+        if p.suffix.lower() != ".json" and not config_path(p).is_file():
             raise ValueError(f"has no config {p.with_suffix('.json').name} beside it; fix: copy the .json along")
     except OSError as e:  # a name too long, a folder we may not read
         raise ValueError(f"cannot be read ({e.strerror}); fix: give the weights file (.safetensors)") from None
     return str(p)
+
+
+def _on_disk(p: Path) -> Path:
+    """`p`, or the same name in the other Unicode form when only that exists (a name copied from a Mac is NFD, one
+    typed on Linux NFC: was 'does not exist' of a file the user sees; file_source finds it: datasets.resolve_path)."""
+    if p.exists():
+        return p
+    import unicodedata
+
+    other = [q for q in (Path(unicodedata.normalize(f, str(p))) for f in ("NFC", "NFD")) if q != p and q.exists()]
+    return other[0] if other else p
 
 
 def checkpoint_problem(path: str) -> str:
