@@ -87,6 +87,7 @@ from wavegraph.pipeline.result import run_duration
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_checks import CLOCK_OFF_S, UNIT_CHECK_S, InletChecks
+from .lsl_clock_prime import ClockPrime
 from .lsl_config import discovery_note
 from .lsl_info import (
     MARKER_TYPE,
@@ -149,6 +150,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
         self._opened: float | None = None  # LSL clock: when the data stream was opened (in configure(), in a worker)
         self._until: float | None = None  # LSL clock: markers stamped from then on are beyond the run (_cap_run)
         self._watch: RestartWatch | None = None  # with recover: looks for the outlet back changed
+        self._prime: ClockPrime | None = None  # clock_sync: the clock offset asked for at open(), off the loop
         self.ends_with_others = self.params.ends_with_others
         self.reset()
 
@@ -225,6 +227,8 @@ class LslInlet(Source[LslInletParams], InletChecks):
         if self._inlet is None or self._info is None:
             return
         opened = self._opened if self._opened is not None else receive(import_pylsl(), self._inlet)
+        if self.params.clock_sync:  # liblsl measures it when first asked (~0.64 s), at the first data it held the loop
+            self._prime = ClockPrime(import_pylsl(), self._inlet)
         said = missed_start_said(self._info, self._since, opened)
         if self._twins is not None:  # a stream that appeared while configure() waited: a twin listened for meanwhile
             twins, self._twins = self._twins, None
@@ -453,6 +457,9 @@ class LslInlet(Source[LslInletParams], InletChecks):
         if self._watch is not None:
             self._watch.close()
             self._watch = None
+        if self._prime is not None:
+            self._prime, prime = None, self._prime
+            prime.wait()
         if self._inlet is not None:
             try:
                 self._inlet.close_stream()
