@@ -105,7 +105,7 @@ class Bandpower(_Framed):
                 self._dtype.name,
                 names,
                 types,
-                f"log10({spec.units}^2)" if p.log else f"{spec.units}^2",
+                "" if not spec.units else f"log10({spec.units}^2)" if p.log else f"{spec.units}^2",  # "": unknown
                 delay=spec.delay,  # frames of a delayed signal lag their stamps as it does (as stft's)
                 meas_date=spec.meas_date,
                 first_time=spec.first_time,
