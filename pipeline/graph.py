@@ -14,6 +14,7 @@ from .missing_package import missing_package
 from .node import Node, Sink
 from .node_class import class_problem, latency_problem, params_class_problem, specs_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
+from .path_latency import path_latency
 from .peer_params import at_input_rate, peer_param_problems
 from .peer_types import unknown_type_fix
 from .registry import UnknownNodeType, add_search_dirs, lookup
@@ -91,7 +92,8 @@ class Graph:
         return [best[n][1] for n in self.order if not nexts[n] and n in best]
 
     def path_latency(self, path: list[str]) -> float:
-        return sum(self.nodes[n].latency_seconds for n in path)
+        """Declared latency along `path`: a node that pairs its inputs by stamp waits for its slowest (path_latency.py)."""
+        return path_latency(self, path)
 
 
 def make_node(nc: NodeConfig, file: str) -> Node:
