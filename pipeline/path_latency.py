@@ -1,7 +1,7 @@
 """The declared latency along a path of a graph, as `wavegraph describe` (and the monitor, graph PNG) sum it.
 
 Each node's latency_seconds is added along the path. A node that lines its inputs up by their time stamps (join,
-apply_mask, epochs, ssvep_trial_decoder: NodeClass.aligns_inputs or these types) emits nothing for time t before
+apply_mask, epochs, ssvep_trial_decoder: ALIGNING) emits nothing for time t before
 every input has reached t, so what arrives at it is the slowest of its inputs, not only the one on the path: the
 path `src -> join` beside `src -> fir -> join` said 0 ms where the join's output came the fir's 200 ms late, and a
 marker stream's path into epochs left out the delay of the filtered signal the epochs wait for.
@@ -14,7 +14,7 @@ ALIGNING = frozenset({"join", "apply_mask", "epochs", "ssvep_trial_decoder"})
 
 def aligns_inputs(node) -> bool:
     """Whether the node waits for all its inputs to reach a time before it emits (pairs them by stamp)."""
-    return bool(getattr(node, "aligns_inputs", False)) or getattr(node, "type_name", "") in ALIGNING
+    return getattr(node, "type_name", "") in ALIGNING
 
 
 def arrivals(graph) -> dict[str, float]:

@@ -63,6 +63,16 @@ def test_the_bids_copys_acq_time_keeps_the_fraction_of_a_second(tmp_path):
     assert list(zip(raw.annotations.onset, raw.annotations.description)) == [(1.0, "go")]  # 1 s after the first sample
 
 
+def _record(path, spec, data):
+    """`data` recorded to `path` in one chunk at t0 0, the recorder closed; the path."""
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(data, 0.0)})
+    rec.finish()
+    rec.close()
+    return path
+
+
 def _edf_reader(path):
     import mne
 
@@ -92,12 +102,7 @@ def test_an_edf_dated_before_1985_keeps_digits_in_its_header_date(tmp_path, ext,
     spec = StreamSpec(
         "signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), meas_date=f"{year}-03-04T05:06:07+00:00"
     )
-    rec = Recorder(path=str(tmp_path / f"old.{ext}"))
-    rec.configure({"in": spec})
-    rec.process({"in": Chunk(np.random.default_rng(1).normal(0, 1e-5, (2, 300)), 0.0)})
-    rec.finish()
-    rec.close()
-    path = tmp_path / f"old.{ext}"
+    path = _record(tmp_path / f"old.{ext}", spec, np.random.default_rng(1).normal(0, 1e-5, (2, 300)))
     head = path.read_bytes()[:256].decode("latin-1")  # (a BDF starts with 0xFF)
     assert head[88:109] == f"Startdate 04-MAR-{year}" and head[168:184] == f"04.03.{year % 100:02d}05.06.07"
     when = datetime(year, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -114,12 +119,7 @@ def test_edf_channel_names_are_written_in_ascii(tmp_path, ext, caplog):
     (pyedflib, EDFbrowser) refused the whole file ('not EDF(+) or BDF(+) compliant (label)'). Now its letter without
     the accent (Fp1u), '?' for a character with no ASCII letter (脑电1 as ??1, as before), said at configure."""
     spec = StreamSpec("signal", 100.0, (3,), "float64", ("Fp1ü", "Øz", "脑电1"), ("eeg",) * 3)
-    rec = Recorder(path=str(tmp_path / f"u.{ext}"))
-    rec.configure({"in": spec})
-    rec.process({"in": Chunk(np.random.default_rng(2).normal(0, 1e-5, (3, 300)), 0.0)})
-    rec.finish()
-    rec.close()
-    path = tmp_path / f"u.{ext}"
+    path = _record(tmp_path / f"u.{ext}", spec, np.random.default_rng(2).normal(0, 1e-5, (3, 300)))
     n_header = 256 * 5  # 3 channels and the annotations'
     assert all(32 <= b <= 126 for b in path.read_bytes()[1 if ext == "bdf" else 0 : n_header])
     assert _edf_reader(path).ch_names == ["Fp1u", "?z", "??1"]
