@@ -24,16 +24,18 @@ def test_gate_curve_weights_sum_to_one_and_reach_only_neighbour_blocks():
 
 
 def test_apply_gate_is_one_at_zero_and_removes_a_block_it_closes():
-    seg = torch.randn(2, 3, 320)
+    seg = torch.randn(2, 3, 320, generator=torch.Generator().manual_seed(0))
     assert torch.equal(apply_gate(seg, torch.zeros(2, 3, 8), gate_curve(320, 8)), seg)
     logits = torch.zeros(2, 3, 8)
     logits[..., 3] = -40.0  # gain 2 sigmoid(-40) ~ 0 at block 3's centre
     out = apply_gate(seg, logits, gate_curve(320, 8))
-    centre = (out[..., 139:141] / seg[..., 139:141]).abs()  # the two samples beside block 3's centre: gain 0.0125
-    assert float(centre.max()) < 0.02
-    assert float(out[..., 120:160].square().sum() / seg[..., 120:160].square().sum()) < 0.1  # the block: -10 dB
-    torch.testing.assert_close(out[..., :80], seg[..., :80])  # blocks 0-1: untouched
-    torch.testing.assert_close(out[..., 200:], seg[..., 200:])
+    gain = apply_gate(torch.ones(320), logits[0, 0], gate_curve(320, 8))  # the gain itself, independent of the signal
+    torch.testing.assert_close(out, seg * gain)
+    assert float(gain[139:141].max()) < 0.02  # the two samples beside block 3's centre: gain 0.0125
+    assert float(gain[120:160].max()) < 0.5  # rising linearly to the neighbours' centres
+    assert float(gain[120:160].square().mean()) < 0.1  # the block's power, for a flat signal: -10.8 dB
+    torch.testing.assert_close(gain[:80], torch.ones(80))  # blocks 0-1: untouched
+    torch.testing.assert_close(gain[200:], torch.ones(120))
 
 
 def _base(seed: int = 0) -> Enhancer:
