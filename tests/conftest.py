@@ -74,6 +74,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.realtime)
 
 
+# Every test starts from the same random state, whatever ran before it in its worker (pytest-xdist hands files to
+# workers in no fixed order, so a test drawing from the global generators drew differently from run to run: CI of
+# stop 51 failed on one such draw). WAVEGRAPH_TEST_SEED=N runs the suite on other draws, to find a test that passes
+# on one draw only (`make test` keeps 0).
+TEST_SEED = int(os.environ.get("WAVEGRAPH_TEST_SEED", "0"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_random_generators(request):
+    import random
+    import zlib
+
+    import numpy as np
+
+    seed = (zlib.crc32(request.node.nodeid.encode()) + TEST_SEED) % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+    torch = sys.modules.get("torch")  # a test that uses torch has imported it by now; others need not load it
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
 def need(condition: object, reason: str) -> None:
     """Skip the calling test unless `condition` holds; under CI=true a missing data set or device is an
     error instead, so that a run without them cannot pass."""
