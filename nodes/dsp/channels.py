@@ -17,16 +17,14 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..channel_kinds import say_named_not_eeg, trigger_positions, who
+from ..channel_kinds import say_named_not_eeg, trigger_positions
 from ..channel_names import position
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
+from .reference_kind import MEG_TYPES, NOT_IN_REFERENCE, REFERENCE_TYPES, reference_kind, refuse_no_eeg  # noqa: F401
 
 _log = logging.getLogger("wavegraph.mix")
 
-REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the first of these present (MNE's 'auto')
-NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
-MEG_TYPES = ("mag", "grad", "meg", "ref_meg")  # without any of REFERENCE_TYPES: refused (set_eeg_reference refuses)
 # mix says once when its channels cancel: the mix's RMS CANCEL_DB under the channels' (in-phase) level over the first
 # CANCEL_S of stream. Two uncorrelated channels of one level mix 3 dB under it, one silent channel of two 6 dB; only
 # channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB. One inverted channel of n alike takes
@@ -88,23 +86,6 @@ def _of_type(spec: StreamSpec, name: str, what: str) -> list[int] | None:
     return None
 
 
-def reference_kind(node, spec: StreamSpec) -> str | None:
-    """The type car and rereference re-reference (MNE's 'auto': the first of REFERENCE_TYPES present; None: every
-    channel but stim and misc, a stream of misc channels). A stream of MEG without any of them is a SpecError, as
-    mne.set_eeg_reference refuses it: the average of magnetometers (T) and gradiometers (T/m) was subtracted."""
-    kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
-    meg = list(dict.fromkeys(t for t in spec.channel_types if t in MEG_TYPES))
-    if kind is None and meg:
-        raise SpecError(
-            f"{who(node)}: the stream has MEG channels ({', '.join(meg)}) and no EEG (nor ecog, seeg, dbs) to "
-            "re-reference: an average over MEG sensors is no reference (magnetometers in T, gradiometers in T/m), and "
-            "mne.set_eeg_reference refuses such a stream",
-            f"remove {node.type_name or 'the node'}: MEG takes no EEG reference (EEG recorded beside it but typed "
-            "otherwise: type those channels eeg at the source)",
-        )
-    return kind
-
-
 def _check_channels(node, spec: StreamSpec) -> StreamSpec:
     if not spec.shape:
         raise SpecError(f"{node.type_name} needs a (channels, samples) signal", "connect a multi-channel signal")
@@ -114,8 +95,8 @@ def _check_channels(node, spec: StreamSpec) -> StreamSpec:
 class CARParams(NodeParams):
     ref_channels: list[str] | None = Field(
         None,
-        description="channels averaged for the reference (default: the EEG channels, as MNE's set_eeg_reference; "
-        "in a stream without a channel typed eeg (ecog, seeg, dbs), all but those typed stim or misc)",
+        description="channels averaged for the reference (default: the EEG channels, as MNE's set_eeg_reference, else "
+        "ecog, seeg, dbs; a stream typed without them, EOG or bio only, is refused; one of misc channels: all but stim)",
     )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
@@ -124,8 +105,10 @@ class CAR(SignalNode[CARParams]):
     """Common average reference: subtract the mean over `ref_channels` from every channel. By default, as MNE's
     set_eeg_reference('average'), the mean is over the channels typed eeg (else ecog, seeg or dbs, the first
     present) and only they are re-referenced: EOG, ECG, EMG, a trigger (stim) or an accelerometer (misc) pass
-    through unchanged and stay out of the average. A stream without such a type (every channel misc, as from an
-    LSL stream that gives none): every channel but those typed stim or misc (all when every one is). Channels the
+    through unchanged and stay out of the average. A stream whose channels are typed, none of those types (EOG, ECG,
+    bio only), is refused at build, as set_eeg_reference refuses it, unless `ref_channels` names the channels
+    (nodes/dsp/reference_kind.py); one of misc (and stim) channels only, from a source that gives no types (an LSL
+    stream of another type, a CSV): every channel but those typed stim. Channels the
     source marks bad (`StreamSpec.bads`, a FIF's info['bads']) are left out too, and pass through unchanged.
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
@@ -147,8 +130,13 @@ class CAR(SignalNode[CARParams]):
             else channel_index(spec, p.ref_channels, "car ref_channels", param="ref_channels")
         )
         kind = reference_kind(self, spec)
+        if p.ref_channels is None:  # (an EOG pair, a belt and a pulse: averaged together, as MNE would not)
+            refuse_no_eeg(self, spec)
         signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
-        signals = signals or list(range(spec.shape[-1]))  # every channel stim or misc (or untyped): all of them
+        if not signals:  # every channel misc (a source that gives no types) but a trigger's: all but it (its codes
+            # were averaged in and re-referenced), all of an untyped stream
+            types = spec.channel_types
+            signals = [i for i, t in enumerate(types) if t != "stim"] if types else list(range(spec.shape[-1]))
         bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads}
         self._untouched: list[int] = []  # channels passed through as they are (by default stim and misc)
         if bad or len(signals) < spec.shape[-1]:  # (a stream of misc channels left its bads in: one broken channel
@@ -240,8 +228,8 @@ class Rereference(SignalNode[RerefParams]):
             # (a BDF's Status re-referenced to a mastoid came out as its codes minus the mastoid's volts)
             kind = reference_kind(self, spec)
             kept = [i for i in plus if types and (types[i] != kind if kind else types[i] in NOT_IN_REFERENCE)]
-            if len(kept) == len(plus):  # none of a referenced type (every channel misc): all, as before
-                kept = []
+            if len(kept) == len(plus):  # none of a referenced type (every channel misc): all but a trigger (its
+                kept = [i for i in plus if types[i] == "stim"] if types else []  # codes, as car keeps them)
             # channels the source marks bad pass too, as car leaves them and MNE's pick_types excludes them
             bad = [i for i in plus if i != r and i not in kept and names[i] in spec.bads]
             if kept or bad:

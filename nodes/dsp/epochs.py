@@ -26,8 +26,8 @@ Outputs
           marker stream's labels: the label of each epoch.
 
 Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
-the stream start (`outside_data`, MNE drops them too), windows that contain a gap or start in its missing span
-(`gap_in_epoch`),
+the stream start (`outside_data`, MNE drops them too), windows that contain a gap or start in its missing span, and
+markers in that span (`gap_in_epoch`, each said: nodes/dsp/gap_drops.py),
 markers that arrive more than `max_delay` s of signal after the start of the signal chunk that holds them
 (`late_marker`: live, LSL delivers markers within milliseconds; file_source sends a chunk's markers just after
 the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
@@ -60,6 +60,7 @@ from ..io.marker_codes import not_events
 from ..marker_groups import first_group, joined
 from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
+from .gap_drops import gap_times, say_gap_drop
 from .marker_runs import MarkerRuns, fresh
 from .marker_select import Selection
 from .timebuffer import TimedBuffer
@@ -144,6 +145,7 @@ class Epochs(Node[EpochsParams]):
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state, -sig.delay)
         self._epoch = np.zeros((0, *sig.shape, n_times), dtype)  # (an empty `ready`)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
+        self._labels = dict(ev.labels)  # a marker's label, said with an epoch dropped at a gap
         self.runs = MarkerRuns(lambda: self.state, p.max_delay)  # which markers a time reset leaves to the old run
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         self._selection = Selection(p.codes, ev.labels)
@@ -274,6 +276,11 @@ class Epochs(Node[EpochsParams]):
         finish_all(), one marker time per chunk."""
         return joined(self.finish_all(), ("out", "events"))
 
+    def _gap(self, lo: int, hi: int, at: float | None = None) -> tuple[float, float] | None:
+        """The times around the gap inside samples (lo, hi), or whose missing span holds `at` (gap_drops.py)."""
+        buf = self.buf
+        return gap_times(buf.breaks.tolist(), lambda i: float(buf.times[i - buf.start]), buf.start, lo, hi, at)
+
     def _cut(self, final: bool) -> dict[str, Chunk]:
         buf, half, st = self.buf, 0.5 / self.rate, self.state
         epochs, rows = [], []
@@ -285,15 +292,19 @@ class Epochs(Node[EpochsParams]):
             if s >= buf.n_total and not final:  # half a sample past the newest: the tie rounds to the next sample
                 break
             if s < 0 or s >= buf.n_total or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
-                st.pending = st.pending[1:]
+                row, st.pending = st.pending[0], st.pending[1:]
+                if (gap := self._gap(0, 0, onset)) is not None:  # in a gap's missing span: was said outside_data
+                    say_gap_drop(self, "gap_in_epoch", "epoch", onset, row[2], self._labels, gap)
+                    continue
                 self.count(
                     "late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data"
                 )
                 continue
             lo = buf.after(s, self.i0)  # the window's first sample; past a gap from the marker, the one at its time
             if lo is None:  # the window starts in a gap's missing span: no sample has its time
-                st.pending = st.pending[1:]
-                self.count("gap_in_epoch")
+                row, st.pending = st.pending[0], st.pending[1:]
+                gap = self._gap(0, 0, float(buf.times[s - buf.start]) + self.i0 / self.rate)
+                say_gap_drop(self, "gap_in_epoch", "epoch", onset, row[2], self._labels, gap)
                 continue
             hi = lo + self.i1 - self.i0 + 1
             if not final and hi > buf.n_total:
@@ -312,7 +323,7 @@ class Epochs(Node[EpochsParams]):
             elif lo < buf.start:
                 self.count("late_marker")
             elif buf.has_break(lo, hi):
-                self.count("gap_in_epoch")
+                say_gap_drop(self, "gap_in_epoch", "epoch", float(row[0]), row[2], self._labels, self._gap(lo, hi))
             elif hit is not None:
                 self.count("bad_segment")
                 self.bad.say(st.bad, hit, float(row[0]), "epoch")

@@ -65,11 +65,12 @@ from ..nanpolicy import (
 from .common import resolve_device, torch_threads
 from .ssvep_channels import channels_problems, core, data_channels, missing_channels
 from .ssvep_checks import check_bands, check_cca_window, check_freqs, saved_filter_state
-from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
+from .ssvep_flat import Moved, floor_of, quiet, say_flat, say_short
 from .ssvep_markers import TrialMarkers
 from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
+from .ssvep_trials import TrialDecisions
 
 
 def _freq_label(f: float) -> str:
@@ -365,15 +366,15 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         return {}
 
 
-class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
+class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecoderParams]):
     """One decision per stimulus marker: the window [marker + delay, + window] (stimulus-locked, as the DNN
     is trained), filtered causally from zero state starting `pre` s before the marker (as
     `wavegraph train ssvep` and the benchmark filter their trials). Inputs: ``in`` (EEG signal) and
     ``events`` (marker rows); aligned by time, not arrival order (the samples are kept `max_delay` s).
     Outputs as ``ssvep_decoder``: ``out`` events (onset = marker time, duration = window, code = 1 + the
     chosen frequency's index), ``scores`` irregular features (one row per decision, t0 = marker time).
-    Dropped and counted: markers whose window spans a gap (``gap_in_trial``), or holds a NaN (nan_policy
-    propagate) or overflows the filters (``undecided_nonfinite``), whose window has no signal
+    Dropped and counted: markers whose window spans a gap (``gap_in_trial``, each said: nodes/dsp/gap_drops.py), or
+    holds a NaN (nan_policy propagate) or overflows the filters (``undecided_nonfinite``), whose window has no signal
     (constant on every channel, or under 0.1 nV: ``undecided_flat``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose window starts before the stream's first sample
     (``outside_data``), whose code is not in `codes` (``ignored_marker``), or whose
@@ -433,7 +434,7 @@ class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
 
     def reset(self):
         self._buf = _Samples(self._nch, self._rate)
-        self._pending: list[float] = []  # marker times, sorted
+        self._pending: list[tuple[float, float]] = []  # (marker time, code), sorted
         self._segs = np.zeros((0, 3))  # BAD_ segments (onset, end, code) a trial still to come may overlap
         self._marked = -np.inf  # the newest marker onset that arrived (any code)
         self._markers_ended = False
@@ -445,7 +446,8 @@ class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
     def state_dict(self):
         return {
             "buf": self._buf.state(),
-            "pending": np.asarray(self._pending, dtype=np.float64),
+            "pending": np.asarray([t for t, _ in self._pending], dtype=np.float64),
+            "pending_codes": np.asarray([c for _, c in self._pending], dtype=np.float64),  # (a trial dropped is said)
             "bad": self._segs.copy(),
             "marked": self._marked,
             "markers_ended": self._markers_ended,
@@ -461,7 +463,9 @@ class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
         ready.load(state.get("ready", ()))
         runs = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
         self._buf, self._ready, self._runs_state = buf, ready, runs
-        self._pending = [float(t) for t in state["pending"]]
+        times = [float(t) for t in state["pending"]]
+        codes = [float(c) for c in np.ravel(state.get("pending_codes", ()))]  # (older: none, said as code '?')
+        self._pending = list(zip(times, codes if len(codes) == len(times) else [np.nan] * len(times)))
         self._segs = np.asarray(state.get("bad", np.zeros((0, 3))), dtype=np.float64).reshape(-1, 3)  # (older: none)
         self._marked = float(state.get("marked", -np.inf))
         self._markers_ended = bool(state.get("markers_ended", False))
@@ -531,69 +535,3 @@ class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
         outs = [out, *iter(self._ready.take, {})]
         self.reset()  # the stream is over: the next chunk starts a new one
         return outs
-
-    def _decide(self, final: bool = False):
-        b = self._buf
-        rows, scores, left = [], [], []
-        for t in self._pending:
-            if not b.n_held or not t <= b.end_time + 0.5 / self._rate:  # (NaN: the samples have no time yet)
-                left.append(t)  # samples not here yet
-                continue
-            w = b.after(t, self._n_delay)  # the window's first sample; past a gap after the marker, the one at its time
-            if w is None:  # the window starts in a gap's missing span: not decided on the samples after it
-                self.count("gap_in_trial")
-                continue
-            k = self._crops
-            lo, hi = w - self._n_delay - self._n_pre, w + self._size + k
-            if hi > b.n_total:
-                left.append(t)
-                continue
-            ws = w - k  # the first sample of the earliest (cropped) window
-            need = max(lo, b.segment_start(ws))  # a pre-roll past a gap before the window: from the gap on
-            if ws < 0:  # the window starts before the stream's first sample: nothing was dropped (as `epochs`)
-                say_outside(self, t, b.time(0))
-                continue
-            if need < b.start and b.start > 0:
-                say_late(self, t, b.time(b.start), self.params.max_delay)
-                continue
-            first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
-            if not b.has_break(first, hi):
-                t_hi, maxd, seen = b.time_after(hi), self.params.max_delay, b.time(max(self._chunk, b.start))
-                ended = self._markers_ended or self._runs.holding  # (the marker stream went back: its old run ended)
-                if not (final or self._bad.known(t_hi, self._marked, ended, seen, maxd)):
-                    left.append(t)  # a BAD_ segment starting inside the trial may still come
-                    continue
-            if lo < first:
-                self.count("short_preroll")
-                lo = first
-            if b.has_break(lo, hi):
-                self.count("gap_in_trial")
-                continue
-            if (hit := self._bad.hit(self._segs, b.time(lo), b.time_after(hi))) is not None:
-                self.count("bad_segment")
-                self._bad.say(self._segs, hit, t, "trial")
-                continue
-            x = b.take(lo, hi)
-            held = ~np.isfinite(x)  # a NaN kept by nan_policy propagate: filtered as 0, its window undecided
-            span = self._size + 2 * k
-            y = np.stack([sosfilt(sos, np.where(held, 0.0, x), axis=-1) for sos in self._sos])[..., -span:]
-            if held[:, -span:].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
-                self.count("undecided_nonfinite")
-                continue
-            if is_flat(x[:, -span:]) or quiet(
-                y[0], self._floor
-            ):  # no signal: the scores would be 0s (the first frequency) or the DNN's guess
-                say_flat(self, 1, t, "trial window")
-                continue
-            one = (self._predict(y[None], crops=k) if k else self._score(y[None]))[0]
-            if not np.isfinite(one).all():  # (a DNN whose weights went NaN): no argmax of NaN, a code from nothing
-                self.count("undecided_nonfinite")
-                continue
-            scores.append(one)
-            rows.append(t)
-        self._pending = left
-        if rows:
-            sc = np.asarray(scores)
-            ev = np.column_stack([rows, np.full(len(rows), self._size / self._rate), 1 + np.argmax(sc, axis=1)])
-            self._ready.add(ev, sc)
-        return self._ready.take()  # one marker time per chunk: the rows of a chunk share its t0

@@ -20,7 +20,7 @@ class TrialMarkers:
 
     params: Any
     count: Callable[..., None]
-    _pending: list[float]  # marker times, sorted
+    _pending: list[tuple[float, float]]  # (marker time, code), sorted
     _segs: np.ndarray
     _marked: float
     _bad: BadSegments
@@ -43,8 +43,8 @@ class TrialMarkers:
         if (reset := self._runs.signal(back, before, newest)) is None:
             return
         drop_to, rows = reset  # what was learnt on the old clock is forgotten
-        self._drop_old([t for t in self._pending if t <= drop_to])
-        self._pending, self._segs = [t for t in self._pending if t > drop_to], self._segs[self._segs[:, 0] > drop_to]
+        self._drop_old([p for p in self._pending if p[0] <= drop_to])
+        self._pending, self._segs = [p for p in self._pending if p[0] > drop_to], self._segs[self._segs[:, 0] > drop_to]
         self._take_markers(rows, True)
 
     def _take_markers(self, rows: np.ndarray, forget: bool) -> None:
@@ -53,8 +53,8 @@ class TrialMarkers:
         self._segs, self._marked = self._bad.note(rows, self._segs, self._marked)
         self._pending = sorted(self._pending + self._selected(rows))
 
-    def _selected(self, rows: np.ndarray) -> list[float]:
-        """The onsets of the rows that start a trial; bad_marker (no code), ignored_marker (`codes`) counted."""
+    def _selected(self, rows: np.ndarray) -> list[tuple[float, float]]:
+        """(onset, code) of the rows that start a trial; bad_marker (no code), ignored_marker (`codes`) counted."""
         codes, onsets = self.params.codes, []
         for onset, _, code in rows:
             if not np.isfinite(code):  # no code
@@ -65,9 +65,9 @@ class TrialMarkers:
             if not listed or code in self._skipped:
                 self.count("ignored_marker")
                 continue
-            onsets.append(float(onset))
+            onsets.append((float(onset), float(code)))
         return onsets
 
-    def _drop_old(self, onsets: list[float]) -> None:
+    def _drop_old(self, onsets: list) -> None:
         if onsets:
             self.count("time_reset_marker", len(onsets))
