@@ -182,16 +182,18 @@ def test_iir_filters_declare_no_delay_and_respond_from_the_impulse_on():
 
 def test_resample_with_zero_taps_in_front_declares_its_content_delay_and_comes_out_sooner():
     # 250 -> 200 Hz: up/down 4/5, half 50, D = 60 upsampled (15 input samples), of which p = 10 are zero taps put in
-    # front to make D whole at both rates. The content lags the stamps by D (declared; the stream's first output,
-    # whose content is the zeros before it, comes out at that lag); after it the output comes out as soon as the taps
-    # that are not zero have their input: at most D/up - p/up input samples after its content (half/up = 12.5).
+    # front to make D whole at both rates. The content lags the stamps by D (declared on the spec; the stream's first
+    # outputs, whose content is the zeros before it, come out at that lag); an output comes out as soon as the taps
+    # that are not zero have their input: at most half/up = 12.5 input samples after its content, which latency_samples
+    # declares rounded up (session 45: it declared D/up, 15, and describe summed 10 ms too many at 44.1 -> 16 kHz)
     spec = signal_spec(250.0, ["O1"])
     node = lookup("resample")(rate=200.0)
     lags, _, _, out_spec = _lags(node, "in", spec, _signal(spec, 120), 1)
-    assert node.latency_samples == 15 and out_spec.delay == pytest.approx(12 / 200)
+    assert node.latency_samples == 13 and out_spec.delay == pytest.approx(12 / 200)
     assert node.pad == 10
-    assert lags.max() == pytest.approx(node.latency_samples)
-    assert lags[5:].max() == pytest.approx(node.latency_samples - node.pad / node.up)
+    assert lags.max() == pytest.approx(node.delay_up / node.up)  # the first output: the zeros before the stream
+    assert lags[5:].max() == pytest.approx((node.delay_up - node.pad) / node.up)
+    assert lags[5:].max() <= node.latency_samples
 
 
 def _marker_lags(typ, params, marker_t, order=("in", "events"), step=1, out="out"):
@@ -364,8 +366,8 @@ def _chain_lag(nodes, spec, n):
             o = node.process({"in": o["out"]}) if o else {}
         if o and o["out"].data.size:
             frames = o["out"].data.shape[-1] if last.kind == "signal" else o["out"].data.shape[0]
-            t = o["out"].t0 + np.arange(frames) / last.rate
-            lags += list(k - (t - last.delay - T0) * spec.rate)
+            content = (o["out"].t0 + np.arange(frames) / last.rate - last.delay - T0) * spec.rate
+            lags += list(k - content[content > -1])  # (a resampler's first outputs hold the zeros before the stream)
     return max(lags)
 
 
@@ -397,8 +399,9 @@ def test_describe_sums_what_bandpass_resample_sliding_window_measure(tmp_path):
 
 
 def test_describe_of_the_speech_enhancer_file_graph_sums_what_resample_and_enhancer_measure(tmp_path):
-    # configs/speech_enhance_file.yaml on a 22.05 kHz stereo file: mix -> resample 16 kHz (441 input samples, 20 ms)
-    # -> enhancer (319 samples at 16 kHz, 19.94 ms) -> align; measured through the same nodes chained by hand
+    # configs/speech_enhance_file.yaml on a 22.05 kHz stereo file: mix -> resample 16 kHz (14 input samples, 0.63 ms:
+    # the wait for its filter's centre; its content delay, 20 ms, is on the spec) -> enhancer (319 samples at 16 kHz,
+    # 19.94 ms) -> align; measured through the same nodes chained by hand (from the first output of the file's content)
     import soundfile as sf
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph, describe
@@ -407,8 +410,8 @@ def test_describe_of_the_speech_enhancer_file_graph_sums_what_resample_and_enhan
     sf.write(wav, 0.01 * _signal(signal_spec(22050.0, ["l", "r"]), 2205).T, 22050)
     sets = [f"src.path={wav}", f"rec.path={tmp_path / 'e.wav'}", f"vad.path={tmp_path / 'v.csv'}"]
     graph = build_graph(load_config(Path(__file__).parents[1] / "configs" / "speech_enhance_file.yaml", sets))
-    assert "src -> mono -> to16k -> enhancer -> align -> rec: 39.94 ms" in describe(graph)
+    assert "src -> mono -> to16k -> enhancer -> align -> rec: 20.57 ms" in describe(graph)
     declared = graph.path_latency(["src", "mono", "to16k", "enhancer", "align", "rec"])
     spec = signal_spec(22050.0, ["l", "r"], "misc", dtype="float32")
     nodes = [lookup("mix")(), lookup("resample")(rate=16000.0), lookup("enhancer")(device="cpu")]
-    assert _chain_lag(nodes, spec, 300) / 22050.0 == pytest.approx(declared)
+    assert declared - 1 / 22050.0 < _chain_lag(nodes, spec, 600) / 22050.0 <= declared  # (resample's: rounded up)

@@ -3,8 +3,11 @@
 The anti-aliasing filter is scipy.signal.resample_poly's default: ``h = firwin(2*half+1, 1/max(up, down),
 window=("kaiser", 5.0)) * up`` with ``half = 10*max(up, down)``. It is delayed by ``p`` zero taps so that
 its total delay ``D = half + p`` is a multiple of ``up*down``; then the delay is a whole number of
-samples at both rates: ``latency_samples = D/up`` input samples, ``D/down`` output samples. At the same
-rate (up = down = 1) ``h = [1]``: the identity, latency 0, as ``resample_poly(x, 1, 1)``.
+samples at both rates: the content lags the stamps by ``D/down`` output samples (``StreamSpec.delay``). The
+zero taps need no input, so an output comes out ``p/up`` input samples before the input at its stamp (its stamps run
+ahead of its input's): an input sample's response peaks ``half/up`` input samples after it arrives, and
+``latency_samples = ceil(half/up)`` (= ``D/up`` when p = 0: 1000 -> 250, 48k <-> 16k; 28, not 441, at 44.1k -> 16k).
+At the same rate (up = down = 1) ``h = [1]``: the identity, latency 0, as ``resample_poly(x, 1, 1)``.
 
 Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(p), h), x, up, down)``
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
@@ -179,7 +182,10 @@ class Resample(Node[ResampleParams]):
             taps = h[r::up]
             table[r, : taps.size] = taps
         self._trev = np.ascontiguousarray(table[:, ::-1]).astype(self._dtype)  # reversed: dot with ascending x
-        self.latency_samples = self.delay_up // up
+        # the wait for an input sample's response: the filter's centre, half/up input samples after it (rounded up);
+        # the p zero taps delay the content against the stamps (out_delay, declared on the spec) but no input waits for
+        # them: declared D/up, 441 input samples (10 ms) at 44.1 -> 16 kHz where an impulse's peak came out 27 after it
+        self.latency_samples = -(-half // up)
         self.out_delay = self.delay_up // down
         self._in_rate = spec.rate
         self.out_rate = float(p.rate) if p.rate is not None else spec.rate * up / down  # (p.rate: to the last bit)

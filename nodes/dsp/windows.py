@@ -24,7 +24,8 @@ frames; sliding_window and bandpower drop the partial window as at the end), the
 * istft: weighted overlap-add with the dual window ``w / sum_r w[n + r*hop]**2`` (needs n_fft % hop == 0
   and a window whose squares overlap-add to > 0, e.g. sqrt-hann at hop n_fft/2, hann at hop n_fft/4).
   stft -> istft returns the input delayed by n_fft - hop samples: ``latency_samples = n_fft/hop - 1``
-  input frames. finish() emits nothing (the stft's finish() already padded the frames).
+  input frames. finish() emits nothing (the stft's finish() already padded the frames). Its output has the shape and
+  channel names of the stft's input (a filterbank's (bands, channels); the stft's frames carry the channel names).
 """
 
 from __future__ import annotations
@@ -360,6 +361,18 @@ class STFT(_Framed):
         return out
 
 
+def framed_channels(spec: StreamSpec, nch: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+    """(names, types, shape) of the signal an istft gives back from frames of `nch` channels: the stft carries its
+    input's channel names (the last axis), so a filter bank's (bands, channels) framed as bands x channels comes back
+    (bands, channels) with its names, as the filterbank gave it (it came back (bands*channels,) named ch0..). Frames
+    whose names do not divide their channels (none: a model's real_to_complex) give (nch,) named ch0.., typed misc."""
+    names, types = spec.channel_names, spec.channel_types
+    if not names or nch % len(names):
+        return tuple(f"ch{i}" for i in range(nch)), ("misc",) * nch, (nch,)
+    types = types if len(types) == len(names) else ("misc",) * len(names)
+    return names, types, (nch,) if nch == len(names) else (nch // len(names), len(names))
+
+
 class ISTFTParams(STFTParams):
     pass
 
@@ -439,16 +452,13 @@ class ISTFT(Node[ISTFTParams]):
         self.latency_samples = r - 1  # frames; = (n_fft - hop) output samples
         self._frame_rate = spec.rate
         self._out_rate = spec.rate * p.hop
-        names = (
-            spec.channel_names if len(spec.channel_names) == self._nch else tuple(f"ch{i}" for i in range(self._nch))
-        )
-        types = spec.channel_types if len(spec.channel_types) == self._nch else ("misc",) * self._nch
+        names, types, self._shape = framed_channels(spec, self._nch)
         self.reset()
         self.out_specs = {
             "out": StreamSpec(
                 "signal",
                 self._out_rate,
-                (self._nch,),
+                self._shape,
                 self._dtype.name,
                 names,
                 types,
@@ -491,7 +501,7 @@ class ISTFT(Node[ISTFTParams]):
         s.tail = ext[:, F * hop :].copy()
         t0 = s.t_first + s.k * hop / self._out_rate
         s.k += F
-        return {"out": Chunk(y, t0)}
+        return {"out": Chunk(y if len(self._shape) == 1 else y.reshape(*self._shape, F * hop), t0)}
 
     def end_segment(self, t_next=None):
         """Before a gap: nothing, as finish() (the stft's end_segment() padded the segment's frames); the overlap-add
