@@ -144,6 +144,7 @@ def plot(res: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from wavegraph.nodes.io.figure_file import save_figure
 
     s, r = res.get("semi"), res.get("real")
     n_snr = len(s["snrs_db"]) if s else 0
@@ -184,5 +185,5 @@ def plot(res: dict, path: Path) -> None:
             itr_ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
             acc_ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)  # (whole or not at all: a full disk left a 0-byte PNG)
     plt.close(fig)

@@ -260,6 +260,7 @@ def plot(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from wavegraph.nodes.io.figure_file import save_figure
 
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
     val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"] if not r.get("noise")}
@@ -278,7 +279,7 @@ def plot(result: dict, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        save_figure(fig, path, dpi=110)  # (whole or not at all: a full disk left a 0-byte PNG)
     plt.close(fig)
 
 

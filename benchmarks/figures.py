@@ -15,6 +15,7 @@ def bars(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from wavegraph.nodes.io.figure_file import save_figure
 
     x = np.arange(len(categories))
     width = 0.8 / max(len(series), 1)
@@ -32,6 +33,6 @@ def bars(
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)  # (whole or not at all: a full disk left a 0-byte PNG)
     plt.close(fig)
     return path

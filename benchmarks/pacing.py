@@ -99,6 +99,7 @@ def main(argv=None) -> int:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from wavegraph.nodes.io.figure_file import save_figure
 
         fig, ax = plt.subplots(figsize=(8, 3.5))
         ax.plot(t0 - t0[0], late_ms, lw=0.6)
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
         ax.set_ylabel("lateness (ms)")
         ax.set_title(f"bench pacing: drift {drift:+.3f} %, p99 {np.percentile(late_ms, 99):.2f} ms")
         fig.tight_layout()
-        fig.savefig(args.png, dpi=100)
+        save_figure(fig, args.png, dpi=100)  # (whole or not at all: a full disk left a 0-byte PNG)
         plt.close(fig)
         print(f"plot: {args.png}")  # as bench bci says where its plot went
     return 0

@@ -252,6 +252,7 @@ def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from wavegraph.nodes.io.figure_file import save_figure
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, pts in sorted(curves.items()):
@@ -266,7 +267,7 @@ def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
+    save_figure(fig, png, dpi=100)  # (whole or not at all: a full disk left a 0-byte PNG)
     print(f"plot: {png}")
 
 

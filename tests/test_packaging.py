@@ -234,6 +234,7 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
                 "wavegraph.nodes.io.whole_writes",  # and its whole-chunk writes (stdlib only)
                 "wavegraph.nodes.io.finalise",  # and its spill -> target conversion (numpy only at import)
                 "wavegraph.nodes.io.marker_log",  # and its markers log, written whole lines at a time (numpy only)
+                "wavegraph.nodes.io.record_failures",  # and what it says when a write fails (stdlib only)
                 "wavegraph.nodes.io.links"}  # and its path's links, written through (stdlib only)
         assert used <= set(loaded), loaded
         unused = [m for m in loaded if m.count(".") == 3 and m not in used and not m.endswith(("nanpolicy", "signal"))]

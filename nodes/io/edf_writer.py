@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from .record_formats import SpillRows
 
 
+def ascii_dashes(text: str) -> str:
+    """Dashes as '-': 'Fp1–ref' (an en dash, as a word processor turns '-' into) was stored 'Fp1?ref' in an EDF or FIF,
+    a name no montage holds ('Fp1-ref' is what was meant)."""
+    return "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in text)
+
+
 def edf_field(text: str, width: int) -> bytes:
     """`text` as an EDF header field: US-ASCII, as EDF says (Latin-1's 'Fp1ü' made edflib, pyedflib's and
     EDFbrowser's reader, refuse the whole file), a letter without its accent (u), '?' for a character with no ASCII
@@ -27,6 +33,7 @@ def edf_field(text: str, width: int) -> bytes:
     which EDF's header holds no more than the BIDS channels.tsv copied from it) as spaces."""
     text = "".join(" " if c < " " or c == "\x7f" else c for c in text)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = ascii_dashes(text)
     return text.encode("ascii", "replace")[:width].ljust(width)
 
 
@@ -177,6 +184,23 @@ def edf_names(names: list[str]) -> list[str]:
                 new = f"{name[: 15 - len(str(k))]}-{k}"
             out[i] = new
             taken.add(new)
+    return _numbered(out)
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """Names that storing made the same ('EEG Fp1-Reference-A' and '-B' both 'EEG Fp1-Referenc', 'Fp1–ref' beside
+    'Fp1-ref') numbered within 16 characters as FIF's are (record_formats.fif_names, as MNE numbers them): the file held
+    two channels of one name, which MNE read as 'EEG Fp1-Referenc-0' and '-1' (not the names the recorder said it
+    wrote) and EDFbrowser showed alike."""
+    from collections import Counter
+
+    dup, taken, out = {n for n, c in Counter(names).items() if c > 1}, set(names), list(names)
+    for i, name in enumerate(names):
+        k = 0
+        while name in dup and out[i] in taken:
+            out[i] = f"{name[: 16 - len(f'-{k}')].rstrip()}-{k}"
+            k += 1
+        taken.add(out[i])
     return out
 
 

@@ -152,6 +152,7 @@ def plot(path: Path, out: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from wavegraph.nodes.io.figure_file import save_figure
 
     rec = load(path)
     kind = rec["kind"]
@@ -222,8 +223,15 @@ def plot(path: Path, out: Path) -> Path:
     with warnings.catch_warnings():  # a label in a script DejaVu lacks (CJK) is drawn as boxes, not one warning each
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         fig.tight_layout()
-        fig.savefig(out, dpi=100)
-    plt.close(fig)
+        try:  # whole or not at all: a full disk left a 0-byte PNG, said as 'cannot plot' the recording
+            save_figure(fig, out, dpi=100)
+        except OSError as e:
+            from .record_notes import WRITE_FIXES
+
+            fix = WRITE_FIXES.get(e.errno or 0, "check that disk")
+            raise OSError(e.errno, f"writing {out} failed: {e.strerror or e} (no file left); fix: {fix}") from None
+        finally:
+            plt.close(fig)
     return out
 
 

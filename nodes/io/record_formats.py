@@ -397,9 +397,11 @@ def fif_names(names) -> list[str]:
     exist in info')."""
     import unicodedata
 
+    from .edf_writer import ascii_dashes
+
     out = []
     for name in names:
-        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        plain = unicodedata.normalize("NFKD", ascii_dashes(name)).encode("ascii", "ignore").decode()
         out.append(
             name if name.isascii() else plain if len(plain) == len(name) else name.encode("ascii", "replace").decode()
         )

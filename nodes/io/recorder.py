@@ -61,7 +61,8 @@ Crash safety. Every chunk is on disk before process() returns:
     while a recorder still writes it: it holds a lock). recover() takes any format: a WAV/CSV target
     needs no conversion (it is checked to be readable and returned).
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk), which
-    recover() reads (a line at a time), so its markers land where close() would have put them. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
+    recover() reads (a line at a time), so its markers land where close() would have put them. A clean close deletes it unless `chunk_log: true` (opt-in: keep it), and so does
+    recover() once it has rebuilt the file (record_failures.py: a start that failed on a full disk leaves no file).
 
 close() is idempotent and is what a runner calls on shutdown. Signals are the runner's alone
 (pipeline.executor.StopFlag: SIGINT, SIGTERM and SIGHUP stop the sources, the graph drains, then every
@@ -82,7 +83,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import NodeParams, Sink, explained
+from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from . import record_notes
@@ -90,6 +91,7 @@ from .chunk_times import ChunkTimes
 from .edf_writer import notes_named
 from .finalise import finalise
 from .marker_log import log_failed, marker_lines, write_markers
+from .record_failures import start_failed, write_failed
 from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
@@ -108,7 +110,6 @@ from .record_formats import (
 )
 from .record_notes import (
     EVENTS_NOT_IN,
-    WRITE_FIXES,
     can_write_in,
     check_overwrite,
     gaps_unmarked,
@@ -199,6 +200,7 @@ class Recorder(Sink[RecorderParams]):
         self._events_file = None
         self._log_failed = False  # a write of the marker log failed (a full disk)
         self._spill = None  # the spill, opened and locked before any of the session's files is touched
+        self._made: list[Path] = []  # the files _start made (removed when it fails: record_failures.py)
         self._open = False
         self._closed = False
         self.closing = False  # True while close() finalises; signal handlers leave it alone then
@@ -299,6 +301,7 @@ class Recorder(Sink[RecorderParams]):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format in SPILLED:
             self._take_spill()  # first: a recorder refused here must not truncate the live session's chunk log
+        self._made = [self.chunks_path]  # the files made here, removed if the start fails (record_failures.py)
         self._chunks = open_whole(self.chunks_path, "wb")  # (whole_writes.py: a failed write is cut back at once)
         write_whole(self._chunks, "seq,t0,n,gap\n")
         self._logged = self._chunks.tell()  # the end of its last whole line
@@ -315,6 +318,7 @@ class Recorder(Sink[RecorderParams]):
             import soundfile as sf
 
             subtype = "FLOAT" if float32_holds(spec.dtype) else "DOUBLE"  # (int32 samples past 2**24 stay exact)
+            self._made.append(self.path)
             open(sf_name(self.path), "wb").close()  # an OSError with its errno (libsndfile says only 'System error')
             self._file = sf.SoundFile(
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
@@ -326,6 +330,7 @@ class Recorder(Sink[RecorderParams]):
                 if start is not None:
                     write_bext(self._file, start, int(round(spec.rate)))
         elif self.format == "csv":
+            self._made.append(self.path)
             self._file = open_whole(self.path, "wb")  # UTF-8 (not the locale's: cp1252 has no 中)
             write_whole(self._file, csv_header(spec) + "\n")
             self._whole = self._file.tell()
@@ -340,13 +345,16 @@ class Recorder(Sink[RecorderParams]):
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
                 "split_size": self.params.split_size,  # (recover() splits as close() would have)
+                "chunk_log": self.params.chunk_log,  # (recover() keeps the log as close() would have)
             }
             if self.bids is not None:  # recover() copies it into the layout as close() would have (it was left out)
                 header["bids"] = self._bids_entities()
             self._file = self._take_spill()
             meta = self.spill_path.with_name(self.spill_path.name + ".json")
+            self._made.append(meta.with_name(meta.name + ".tmp"))
             meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))
             os.replace(meta.with_name(meta.name + ".tmp"), meta)  # whole or absent: recover() reads it
+            self._made.append(meta)  # (now this run's: its spill is emptied, not left, when the start fails)
             self._file.truncate(0)  # locked while recording: recover() leaves a live spill alone
         self._open = True
 
@@ -380,14 +388,8 @@ class Recorder(Sink[RecorderParams]):
         if not self._open:
             try:
                 self._start(chunk.origin_ns, float(chunk.t0))
-            except OSError as e:  # a full disk before the first sample: nothing recorded yet, said (no traceback)
-                raise explained(
-                    OSError(
-                        e.errno,
-                        f"recorder: cannot start writing {self.path}: {e.strerror or e}; nothing was recorded; "
-                        f"fix: {WRITE_FIXES.get(e.errno or 0, 'free space on that disk')} (--set NODE.path=...)",
-                    )
-                ) from None
+            except (OSError, RuntimeError) as e:  # a full disk before the first sample (a WAV: libsndfile's 'System
+                raise start_failed(self, e) from None  # error.'): nothing recorded, said; the files made removed
         rows = _as_rows(data, spec)  # time first
         if self.format in NO_NAN and rows.dtype.kind == "f":
             bad = rows.size - int(np.count_nonzero(np.isfinite(rows)))
@@ -414,7 +416,9 @@ class Recorder(Sink[RecorderParams]):
                 write_whole(self._file, np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
             write_whole(self._chunks, f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
         except (OSError, RuntimeError) as e:  # (soundfile's LibsndfileError 'System error.' is a RuntimeError)
-            failed = self._write_failed(e)  # first: libsndfile's cause of a WAV's failure goes with its next seek
+            if not self._n_total:  # the first chunk: nothing recorded (an empty spill, a header alone), as at the start
+                raise start_failed(self, e) from None
+            failed = write_failed(self, e)  # first: libsndfile's cause of a WAV's failure goes with its next seek
             cut_back(self._file, self._n_total if self.format == "wav" else self._whole)
             cut_back(self._chunks, self._logged)
             raise failed from None
@@ -432,36 +436,6 @@ class Recorder(Sink[RecorderParams]):
         self.count("chunks")
         self.count("rows" if spec.kind != "signal" else "samples", n)
         return {}
-
-    def _write_failed(self, e: Exception) -> OSError:
-        """A write that failed (ENOSPC, EDQUOT, EIO): the run stops; what came before is kept, and said where."""
-        self._failed_write = True
-        n, rate = self._n_total, self.spec.rate
-        what = f"{n} samples ({n / rate:.6g} s)" if self.spec.kind == "signal" and rate else f"{n} rows"
-        if not n:
-            kept = "nothing was recorded before it"
-        elif self.format in SPILLED:
-            kept = (
-                f"the {what} before it are kept in {self.spill_path}, which the recorder converts to "
-                f"{self.path.name} at close if the disk has room (it needs about as much again)"
-            )
-        else:
-            kept = f"the {what} before it are in {self.path}, cut back to the last whole chunk"
-        from .record_notes import write_error  # (a WAV's cause from libsndfile: it was 'System error.' for any)
-
-        errno_, text = write_error(e, self._file if self.format == "wav" else None)
-        return explained(
-            OSError(
-                *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
-                f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
-                "record to another: --set NODE.path=...); "
-                + (  # (a WAV or CSV has no spill: the one it was told of never existed)
-                    f"a recording left as {self.spill_path.name} is finished by `wavegraph recover {self.path}`"
-                    if self.format in SPILLED
-                    else f"after a kill, `wavegraph recover {self.path}` checks what it holds"
-                ),
-            )
-        )
 
     def _add_events(self, chunk: Chunk) -> None:
         """Markers: kept for the annotations and appended to <path>.events.csv (written whole: crash-safe)."""
@@ -501,7 +475,10 @@ class Recorder(Sink[RecorderParams]):
                     self.path, self.format, self.params.overwrite, len(self._events), self.events_path
                 )
             else:
-                self._start()
+                try:
+                    self._start()
+                except (OSError, RuntimeError) as e:  # (a full disk: as at a first chunk)
+                    raise start_failed(self, e) from None
         return {}
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from .bids_pending import PENDING, copy_into_bids, copy_pending, pending_path
 from .chunk_times import read_chunk_log
 from .finalise import finalise
 from .record_formats import FIF_ENDINGS, FORMATS, lock, open_spill, sf_name
+from .record_notes import gaps_unmarked
 from .recorder import _mne_name, empty_marker_spill
 
 ENDINGS = (*FIF_ENDINGS, ".edf", ".bdf", ".wav", ".flac", ".npz", ".csv")  # what a recorder writes
@@ -106,6 +107,7 @@ def _recover_locked(path: Path, spill: Path) -> Path:
             len(rows),
         )
         total, times = None, times if total else None
+    log_whole = total is not None and len(rows) >= total  # the file holds all the log lists
     try:
         out = finalise(
             path,
@@ -124,6 +126,9 @@ def _recover_locked(path: Path, spill: Path) -> Path:
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         kept = f"; its markers stay in {events_csv.name}" if events_csv.exists() else ""  # (they were deleted)
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
+    if log_whole and not meta.get("chunk_log") and not gaps_unmarked(out, meta["format"], gaps, rate):
+        log.unlink(missing_ok=True)  # as close() deletes it: the file holds all it says (replayed from it: the times
+        # of a live stream's every chunk, where the closed recording's replay, without it, has the file's own)
     if bids := meta.get("bids"):  # a killed `wavegraph run --bids`: the copy close() would have made
         copy_into_bids(out, bids, spec)  # (failed: what it needs kept beside `out`, for a recover again)
     return out
@@ -269,6 +274,16 @@ def _check_direct(path: Path, spill: Path) -> Path:
             from .chunk_log_end import complete_log
 
             complete_log(log, info.frames, float(info.samplerate))
+            first_t0, gaps, _, _ = read_chunk_log(log, float(info.samplerate))
+            if not gaps:  # (with a gap it is the gaps' record, said at close)
+                logging.getLogger("wavegraph.recorder").warning(
+                    "recover: %s stays beside %s (whether its recorder kept it, chunk_log: true, is not known after a "
+                    "kill): file_source replays the chunk times it lists, from %.6g s, where the file alone (as a "
+                    "recording closed cleanly, whose log is deleted) replays from 0 at the rate; delete it for that",
+                    log.name,
+                    path.name,
+                    first_t0,
+                )
         return path
     if path.exists() and name.endswith(".csv") and path.with_name(path.name + ".chunks.csv").exists():
         _cut_torn_row(path)  # (its chunk log is left: the recording was killed, not closed)
