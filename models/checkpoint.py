@@ -208,7 +208,16 @@ def load_config(path) -> tuple[str, dict]:
         got = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{cpath} is not a {FORMAT} config (format={got!r})")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"{cpath} has version {meta.get('version')!r}; this code reads version {VERSION}")
+        got = meta.get("version")
+        newer = isinstance(got, int) and not isinstance(got, bool) and got > VERSION
+        raise CheckpointError(
+            f"{cpath} has version {got!r}; this code reads version {VERSION}: "
+            + (
+                "it was written by a newer wavegraph; upgrade wavegraph to load it"
+                if newer
+                else "not a version wavegraph writes; save the model again with models.checkpoint.save"
+            )
+        )
     if "kind" not in meta or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{cpath} needs a 'kind' and a 'config' object")
     if not isinstance(meta["kind"], str):  # ["conformer"] was 'TypeError: unhashable type: list' from the KINDS lookup
@@ -254,22 +263,28 @@ def load_weights(model: M, path, map_location="cpu", as_saved: bool = False) -> 
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
+    fix = "the config and weights disagree; keep the .json saved with these weights beside them (save writes both)"
+    if (missing or extra) and (other := _saved_kind(path)) and other != _kind_name(model):
+        raise CheckpointError(  # was "lacks tensor 'layers.0.att_norm.bias'" of a Mamba's weights beside a conformer.json
+            f"{path} holds the weights of {'an' if other[:1] in 'aeiou' else 'a'} {other!r} model, but the config beside "
+            f"it builds a {type(model).__name__}; {fix}"
+        )
     if missing:
         raise CheckpointError(
             f"{path} lacks tensor '{missing[0]}' ({len(missing)} missing in all) that the "
-            f"{type(model).__name__} built from its config expects; the config and weights disagree"
+            f"{type(model).__name__} built from its config expects; {fix}"
         )
     if extra:
         raise CheckpointError(
             f"{path} has tensor '{extra[0]}' ({len(extra)} unexpected in all) that the "
-            f"{type(model).__name__} built from its config does not have"
+            f"{type(model).__name__} built from its config does not have; {fix}"
         )
     for name, ref in expected.items():
         got = tensors[name]
         if tuple(got.shape) != tuple(ref.shape):
             raise CheckpointError(
                 f"tensor '{name}' has shape {tuple(got.shape)} in {path} but the model built from "
-                f"its config expects {tuple(ref.shape)}"
+                f"its config expects {tuple(ref.shape)}; {fix}"
             )
         if got.is_floating_point() != ref.is_floating_point():  # copied in silently: 0.7 -> 0, or ints as weights
             raise CheckpointError(f"tensor '{name}' is {got.dtype} in {path}, the model's is {ref.dtype}")
@@ -283,6 +298,22 @@ def load_weights(model: M, path, map_location="cpu", as_saved: bool = False) -> 
         _as_saved(model, tensors)
     model.load_state_dict(tensors, strict=True)
     return model
+
+
+def _saved_kind(path: Path) -> str:
+    """The model kind that save() wrote into the safetensors metadata of `path` ("" when none)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+    except Exception:  # (read once already: a file changed since is said by the checks that follow)
+        return ""
+    return str(meta.get("kind", "")) if meta.get("format") == FORMAT else ""
+
+
+def _kind_name(model: nn.Module) -> str:
+    return next((kind for kind, (_, cls) in KINDS.items() if type(model) is cls), "")
 
 
 def _as_saved(model: nn.Module, tensors: dict) -> None:

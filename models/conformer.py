@@ -333,6 +333,15 @@ class ConformerEncoder(StreamingModel):
         _, right = check_att_context(att_context) if att_context is not None else self.default_att_context
         return (right + 1) * self.cfg.subsampling - 1
 
+    def ready_at(self, j: int, att_context=None) -> int:
+        """Sub-frame j is returned with its chunk of R+1, when the last input frame of the chunk's last one arrives."""
+        _, right = check_att_context(att_context) if att_context is not None else self.default_att_context
+        return (j // (right + 1) + 1) * (right + 1) * self.cfg.subsampling - 1
+
+    def ready_period(self, att_context=None) -> int:
+        _, right = check_att_context(att_context) if att_context is not None else self.default_att_context
+        return right + 1
+
     # ------------------------------------------------------------------------------------------ offline
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """Valid output frames for `lengths` valid input frames: lengths // subsampling."""

@@ -38,8 +38,8 @@ The contract:
   * Every model states `stream_tolerance`, the max abs difference (fp32) it guarantees between any chunking and
     `forward`; the tests check it over many chunkings.
 
-`Chain(a, b, ...)` runs models one after another under the same API (strides multiply, latencies add in input
-frames), e.g. a Conformer encoder, a Mamba stack and a linear head:
+`Chain(a, b, ...)` runs models one after another under the same API (strides multiply; its latency composes each
+part's `ready_at`, the input frame that releases an output frame), e.g. a Conformer encoder, a Mamba stack and a linear head:
 `Chain(enc, ssm, Frames(nn.Linear(ssm.d_out, n), ssm.d_out, n))`. docs/models.md has the whole contract.
 
 `assert_stream_equals_forward(model, x, **options)` checks the contract for a model (tests of new models use it).
@@ -197,6 +197,16 @@ class StreamingModel(nn.Module):
         """Input frames of lookahead (see the module docstring); 0 for a causal stride-1 model."""
         return 0
 
+    def ready_at(self, j: int, **options) -> int:
+        """The input frame (0-based) whose arrival makes `stream` return output frame j. Default j * stride +
+        latency_frames; a model that returns some frames sooner (the Conformer: the last frames of a chunk of R+1)
+        overrides it and `ready_period`, so that a Chain composes the exact latency."""
+        return j * self.stride + self.latency_frames(**options)
+
+    def ready_period(self, **options) -> int:
+        """P with ready_at(j + P) == ready_at(j) + P * stride for every j (1 by default)."""
+        return 1
+
     def forward(self, x: torch.Tensor, **options) -> torch.Tensor:  # pragma: no cover - abstract
         """Offline: x (batch, T, d_in) -> y (batch, T // stride, d_out), from a fresh state."""
         raise NotImplementedError
@@ -305,12 +315,20 @@ class Chain(StreamingModel):
             )
 
     def latency_frames(self, **options) -> int:
+        """The worst case over the output frames of ready_at(j) - j * stride. Not the parts' latencies added up (a
+        later part's times the strides before it): that overstated a Conformer after a Conformer with lookahead (9
+        frames declared, 7 measured for two of subsampling 2 and R = 1), as the frames a later part waits for are
+        the last of an earlier part's chunk, which come sooner than its first."""
         self._check_options(options)
-        total, stride = 0, 1
-        for p in self.seq:  # a later part's lookahead counts in its own input frames
-            total += stride * p.latency_frames(**self._opts(p, options))
-            stride *= p.stride
-        return total
+        return max(self.ready_at(j, **options) - j * self.stride for j in range(self.ready_period(**options)))
+
+    def ready_at(self, j: int, **options) -> int:
+        for p in reversed(self.seq):  # the last input frame of each part that output frame j needs, back to front
+            j = p.ready_at(j, **self._opts(p, options))
+        return j
+
+    def ready_period(self, **options) -> int:
+        return math.prod(p.ready_period(**self._opts(p, options)) for p in self.seq)  # a period, maybe not the least
 
     def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
         self._check_options(options)

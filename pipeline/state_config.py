@@ -33,7 +33,8 @@ import numpy as np
 CONFIG_KEY = "saved_config"
 _RUN_ONLY = frozenset({"threads", "device"})  # where/how fast it runs: a state moves between them unchanged
 # Where the weights are read from: the same file spelt another way (./m.safetensors, an absolute path, another host's
-# folder) is the same model, and other weights are caught by the model's own shape checks, not by a path.
+# folder) is the same model: other weights are caught by their shapes and, for the model nodes, by the fingerprint of
+# the weights their state carries (nodes/models/weights_fingerprint.py), not by a path.
 _NOT_COMPARED = _RUN_ONLY | {"checkpoint"}
 
 

@@ -18,6 +18,8 @@ NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed; a
      have none) are clipped to it and counted (`clipped_input`), as the enhancer node clips its samples.
 Weights: `checkpoint: path.safetensors` (models.checkpoint; its JSON names the kind) or `random_init: true` with
      `kind` and an inline `config` (tests and demos). Stream options (the Conformer's att_context) go in `options`.
+     state_dict() carries a fingerprint of the weights: a state saved with other weights is refused at load
+     (nodes/models/weights_fingerprint.py).
 
 The YAML types `conformer_encoder`, `mamba` and `gla` are this node with the kind fixed and the inline dims as flat
 parameters. torch is imported in configure(), not at module import.
@@ -43,6 +45,7 @@ from wavegraph.nodes.models.common import (
     to_tensor,
     torch_threads,
 )
+from wavegraph.nodes.models.weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -195,14 +198,15 @@ class ModelNode(Node):
             "n_in": self.n_in,
             "n_out": self.n_out,
             "bad_frames": np.asarray(self.bad_frames, dtype=np.int64),
+            WEIGHTS_KEY: node_fingerprint(self, self.net),  # a state of other weights is refused at load
         }
 
     def load_state_dict(self, state: dict) -> None:
         import torch
 
-        want = {"model", "base_t0", "n_in", "n_out", "bad_frames"}
-        if not isinstance(state, dict) or set(state) != want:  # a bare KeyError 'n_in' (or 'model') before
-            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        want = {"model", "base_t0", "n_in", "n_out", "bad_frames"}  # and WEIGHTS_KEY, but in a state saved before it
+        if not isinstance(state, dict) or set(state) - {WEIGHTS_KEY} != want:  # a bare KeyError 'n_in' before
+            got = sorted(set(state) - {WEIGHTS_KEY}) if isinstance(state, dict) else type(state).__name__
             raise KeyError(f"{type(self).__name__} state keys {got} are not {sorted(want)}: load its state_dict()")
         fresh = self._init_state(self.net)
         saved = state["model"]
@@ -230,6 +234,8 @@ class ModelNode(Node):
             self.net.check_state(new)
         except ValueError as e:
             raise ValueError(f"{type(self).__name__}: the saved model state does not fit this model: {e}") from None
+        p = self.params  # (after the shapes: a state of another config is said as such)
+        check_weights(state, self, self.net, self.type_name or type(self).__name__, p.checkpoint or f"seed {p.seed}")
         self.state = new
         self.base_t0, self.n_in, self.n_out, self.bad_frames = progress
 

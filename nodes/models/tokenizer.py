@@ -17,6 +17,8 @@ Gap: a chunk flagged `gap` resets the resampler and the tokenizer (a new segment
      gives the tokens the segment completes with the resampler's tail, as finish() does at the end of a stream.
 Weights: `checkpoint` (default: the shipped models/weights/eeg_tokenizer.safetensors, trained by
      `wavegraph train tokenizer`). torch is imported in configure(), not at module import.
+State: state_dict() carries a fingerprint of the weights; a state saved with other weights is refused at load
+     (nodes/models/weights_fingerprint.py).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from wavegraph.nodes.models.common import (
     to_numpy,
     torch_threads,
 )
+from wavegraph.nodes.models.weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
 from wavegraph.nodes.nanpolicy import refuse_complex
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
@@ -157,6 +160,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             "resample": self.resampler.state_dict(),
             "n_out": self.n_out,
             "t_first": self.t_first,
+            WEIGHTS_KEY: node_fingerprint(self, self.model),  # a state of other weights is refused at load
             # copies: a CPU tensor's numpy() is its memory, so editing the saved arrays changed the running node
             **{f"model.{k}": to_numpy(v).copy() if hasattr(v, "detach") else v for k, v in self.stream.items()},
         }
@@ -167,8 +171,8 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         assert self.model is not None, "configure() first"
         fresh = self.model.init_state(self.n_channels, self.device)
         keys = {f"model.{k}" for k in fresh} | {"resample", "n_out", "t_first"}
-        if set(state) != keys:
-            raise KeyError(f"eeg_tokenizer state keys {sorted(state)} != expected {sorted(keys)}")
+        if set(state) - {WEIGHTS_KEY} != keys:  # (the fingerprint: not in a state saved before it was kept)
+            raise KeyError(f"eeg_tokenizer state keys {sorted(set(state) - {WEIGHTS_KEY})} != expected {sorted(keys)}")
         stream = {}
         for k, ref in fresh.items():
             if not isinstance(ref, torch.Tensor):
@@ -198,6 +202,8 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             raise ValueError(f"eeg_tokenizer state does not fit this tokenizer: {e}") from None
         if int(state["n_out"]) < 0:  # (-1 stamped every later token 0.5 s early)
             raise ValueError(f"eeg_tokenizer state 'n_out' is {state['n_out']}, tokens emitted: a count >= 0")
+        # (after the shapes: a state of other channels or another tokenizer's config is said as such)
+        check_weights(state, self, self.model, "eeg_tokenizer", self.params.checkpoint or str(SHIPPED))
         self.resampler.load_state_dict(state["resample"])
         self.stream, self.n_out, self.t_first = stream, int(state["n_out"]), state["t_first"]
 

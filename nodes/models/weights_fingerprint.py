@@ -1,0 +1,70 @@
+"""Which weights a model node's state was saved with: a short fingerprint of the model's parameters and buffers.
+
+A stream state (a Conformer's key/value cache, a tokenizer's scaling history and frame context) only means something
+to the weights that made it. The configuration check (pipeline/state_config.py) leaves out where the weights are
+read from (the same file spelt as another path is the same model), and another checkpoint of the same config has
+the same shapes: such a state loaded without a word and the continuation was silently wrong (a tokenizer node
+given another tokenizer's state gave other tokens from there on). So a model node's `state_dict()` carries
+WEIGHTS_KEY: "sha256:<16 hex digits>" of its weights, and `load_state_dict()` refuses a state of other weights,
+naming both fingerprints. The weights are hashed as float32 (names, shapes and bytes), so the same checkpoint gives
+the same fingerprint whether the node runs it in float32 or float64 (GLA on the CPU), on the CPU or a GPU.
+
+A state without the key (saved before it was kept) still loads, with a warning that its weights cannot be checked:
+its shapes are checked as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import numpy as np
+
+__all__ = ["WEIGHTS_KEY", "check_weights", "node_fingerprint", "weights_fingerprint"]
+
+WEIGHTS_KEY = "weights"
+_log = logging.getLogger("wavegraph.models")
+
+
+def weights_fingerprint(model: Any) -> str:
+    """'sha256:<16 hex>' of `model`'s state_dict (parameters and buffers), floating tensors as float32."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        t = t.detach()
+        if t.is_floating_point():
+            t = t.to(torch.float32)
+        h.update(f"{name}:{tuple(t.shape)}:{t.dtype};".encode())
+        h.update(np.ascontiguousarray(t.to("cpu").numpy()).tobytes())
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def node_fingerprint(node: Any, model: Any) -> str:
+    """The fingerprint of `model`, computed once per model the node holds (configure() makes a new one)."""
+    held = node.__dict__.get("_weights_fingerprint")
+    if held is None or held[0] is not model:
+        held = (model, weights_fingerprint(model))
+        node.__dict__["_weights_fingerprint"] = held
+    return held[1]
+
+
+def check_weights(state: dict, node: Any, model: Any, who: str, where: str) -> None:
+    """ValueError when `state` was saved with weights other than `model`'s (`where`: the node's checkpoint, for the
+    message); a state without the fingerprint is loaded with a warning."""
+    saved = state.get(WEIGHTS_KEY)
+    if saved is None:
+        _log.warning(
+            "%s: the state carries no fingerprint of the weights it was saved with (saved before it was kept): "
+            "loaded unchecked; a state of other weights of the same shapes would continue the stream wrongly",
+            who,
+        )
+        return
+    here = node_fingerprint(node, model)
+    saved = str(np.asarray(saved).item()) if isinstance(saved, np.ndarray) else str(saved)  # (an npz's 0-d array)
+    if saved != here:
+        raise ValueError(
+            f"{who} state was saved with other weights ({saved}) than this node's ({here}, {where}): its stream would "
+            "continue wrongly, unsaid. Fix: load a state saved by a node with the same weights (checkpoint), or reset()"
+        )
