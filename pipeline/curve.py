@@ -27,8 +27,9 @@ process's client_key and the graph's `clients`.
 Rules: with `security:` every tcp edge is CURVE (both ends, the same rule); ipc edges never are. Without
 it, a tcp edge whose receiver binds (or whose sender connects to) an address that is not loopback is
 refused before any socket is opened. A receiver accepts a client only if its public key is listed: a
-refused handshake is counted per edge (`rx_refused_peers` in the summary; not a sender holding another server key,
-which libzmq refuses before the ZAP handler is asked: docs/multihost.md) and no frame from that peer reaches the graph. A sender whose peer does not hold the server's secret key never completes its
+refused handshake is counted per edge (`rx_refused_peers` in the summary: a client key not listed, refused by the
+ZAP handler; a sender holding another server key or none, which libzmq refuses before the ZAP handler is asked, is
+counted by the receiver's socket monitor, pipeline.receiver) and no frame from that peer reaches the graph. A sender whose peer does not hold the server's secret key never completes its
 handshake, so it sends nothing to an impostor.
 """
 
@@ -294,11 +295,20 @@ class EdgeSecurity:
         if server:
             public, secret = self._key("server_key", True)
             self._start_auth(ctx, edge, self.allowed())
+            path = _resolve(self.paths["server_key"], self.base_dir)
+            # what the receiver's warning names when libzmq refuses a sender before the ZAP handler (EdgeReceiver)
+            note = (
+                f"the sender must hold this receiver's server key, {public_path(path)} (the public half of "
+                f"security.server_key {path} of {self.where}): copy that file to the sending host at the path its "
+                "graph names (security.server_key, or the receiving process's with per-process keys; "
+                "WAVEGRAPH_SERVER_KEY there wins), and run it with the graph's security: section (docs/multihost.md)"
+            )
 
-            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:
+            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> str | None:
                 sock.curve_server = True
                 sock.curve_publickey, sock.curve_secretkey = public, secret
                 sock.zap_domain = edge.encode()
+                return note
         else:
             if edge in self.peers:  # per-process keys: the receiving process's own server key
                 path = _resolve(self.peers[edge], self.base_dir)
@@ -307,7 +317,7 @@ class EdgeSecurity:
                 server_public = self._key("server_key", False)[0]
             public, secret = self._key("client_key", True)
 
-            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:
+            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> str | None:
                 sock.curve_serverkey = server_public
                 sock.curve_publickey, sock.curve_secretkey = public, secret
 

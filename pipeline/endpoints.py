@@ -98,6 +98,7 @@ class _Endpoint:
     def __init__(self, kind: int, endpoint: str, bind: bool, context: zmq.Context | None, secure=None):
         normalize_endpoint(endpoint)  # fail before creating anything
         self._secure = secure  # secure(socket, bind, endpoint) before bind/connect: CURVE (pipeline.curve)
+        self.key_note = ""  # what secure() returned: the key files to check when a handshake is refused
         self._own_ctx = context is None
         self._ctx = context if context is not None else zmq.Context(io_threads=1)
         self._sock = self._ctx.socket(kind)
@@ -109,7 +110,7 @@ class _Endpoint:
     def _attach(self, endpoint: str) -> None:
         endpoint = normalize_endpoint(endpoint)
         if self._secure is not None:
-            self._secure(self._sock, self.bind, endpoint)
+            self.key_note = self._secure(self._sock, self.bind, endpoint) or ""
         if self.bind:
             self._sock.bind(endpoint)
             self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)

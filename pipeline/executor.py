@@ -32,7 +32,7 @@ from .stop_iteration import stop_iteration_fix
 from .stuck import HINT as _STUCK_HINT
 from .stuck import NodeStuck
 from .time_order import passed_on, signal_outputs, went_back
-from .wire import WireError, check_against_spec
+from .wire import WireError, check_against_spec, dtype_code
 
 log = logging.getLogger("wavegraph.executor")
 # What a node's code may raise that fails that node: sys.exit() too (in one process it ended the whole program with exit 0
@@ -397,18 +397,26 @@ class Executor:
         whose shape or dtype does not (a source that changed its channel count mid-run, a dtype it did not
         declare) is dropped and counted on the receiving node (rx_rejected_spec_shape/_dtype), and the
         next chunk on that input is flagged gap: in one process as across processes, where the receiver drops
-        it. Without this the node raised (the run failed naming it, not the sender) or cast complex to real."""
+        it. Without this the node raised (the run failed naming it, not the sender) or cast complex to real. A dtype
+        no frame carries (object, float128) is counted on the sending node instead (tx_rejected_dtype, and a drop), as
+        an edge between processes drops it at its sender (it was rx_rejected_spec_dtype here, tx_ there)."""
         spec = self.nodes[node_id].in_specs.get(port)
         if spec is None:
             return True
         try:
             check_against_spec(chunk.data, spec)
         except WireError as e:
-            counters = self.stats[node_id].counters
-            name = f"rx_rejected_{e.reason}"  # the names a worker gives its receivers' counts (worker._merge_transport)
-            if name not in counters:
-                log.warning("%s", self._misfit(node_id, port, e))
-            for key in ("rx_rejected", name):
+            src = self._unsendable_from(node_id, port, chunk, e)
+            if src is not None:  # a dtype no frame carries: where an edge between processes drops it, at its sender
+                st = self.stats[src]  # (tx_rejected_dtype and a drop: EdgeSender._unsendable, worker._merge_transport)
+                st.drops += 1
+                counters, names = st.counters, ("tx_rejected_dtype",)
+            else:
+                counters = self.stats[node_id].counters
+                names = ("rx_rejected", f"rx_rejected_{e.reason}")  # the names a worker gives its receivers' counts
+            if names[-1] not in counters:
+                log.warning("%s", self._misfit(node_id, port, e, src))
+            for key in names:
                 counters[key] = counters.get(key, 0) + 1
             self.gap_next.add((node_id, port))
             return False
@@ -420,7 +428,21 @@ class Executor:
         )
         return True
 
-    def _misfit(self, node_id: str, port: str, e: WireError) -> str:
+    def _unsendable_from(self, node_id: str, port: str, chunk: Chunk, e: WireError) -> str | None:
+        """The node in this process that sent a chunk of a dtype no wire code carries (object, float128, str), which
+        a worker drops at its edge's sender; None for any other misfit (counted on the receiving node, as a worker's
+        receiver counts it). Both runners then count it under one name, tx_rejected_dtype on the sending node."""
+        if e.reason != "spec_dtype":
+            return None
+        try:
+            dtype_code(chunk.data.dtype)
+            return None
+        except WireError:
+            pass
+        edge = next((x for x in self.config.edges if x.target_node == node_id and x.target_port == port), None)
+        return edge.source_node if edge is not None and edge.source_node in self.stats else None
+
+    def _misfit(self, node_id: str, port: str, e: WireError, unsendable: str | None = None) -> str:
         """What a dropped chunk's warning says: the node that sent it and the fix, when it is in this process (a node
         of one's own returning another shape or dtype than its configure() declared lost all its output, said as
         the receiving input's only, '_capture0.in: a chunk that does not fit the input is dropped')."""
@@ -429,10 +451,13 @@ class Executor:
         if edge is None or edge.source_node not in self.nodes:
             return said
         src = edge.source_node
+        counted = f"rx_rejected on '{node_id}'"
+        if unsendable:
+            counted = f"tx_rejected_dtype on '{src}': no edge between processes carries that dtype"
         return (
             f"edge {edge.source} -> {edge.target}: node '{src}' ({self.types.get(src, '?')}) sent a chunk that does "
             f"not fit the spec it declared for '{edge.source_port}' ({e}): dropped, as is every such chunk (counted "
-            f"rx_rejected on '{node_id}'); fix: make '{src}' return the shape and dtype its configure() declares for "
+            f"{counted}); fix: make '{src}' return the shape and dtype its configure() declares for "
             f"'{edge.source_port}' (or declare what it returns)"
         )
 

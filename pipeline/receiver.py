@@ -4,6 +4,7 @@ fast path are described in pipeline.transport, which also makes the sending end 
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 import time
 from collections import deque
@@ -84,6 +85,9 @@ class EdgeReceiver(_Endpoint):
         # libzmq refuses a larger frame before allocating it (and drops that connection).
         self._sock.setsockopt(zmq.MAXMSGSIZE, max(self.zmq_max_bytes, wire.HEADER_FIXED_BYTES + 8 * wire.MAX_NDIM))
         self._attach(endpoint)
+        # A CURVE server: libzmq refuses a sender holding another server key, or none, before the ZAP handler is
+        # asked (which counts a client key not listed): the socket's monitor tells, read where this end waits.
+        self._monitor = _monitor(self._sock, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL) if self._sock.curve_server else None
         self._queue: deque[tuple[Chunk, _Head]] = deque()
         self._backlog: deque[tuple[Chunk, _Head]] = deque()  # the rest of a batch (block policy)
         self._cond = threading.Condition()
@@ -128,6 +132,13 @@ class EdgeReceiver(_Endpoint):
             last = self._last = wire.header_of(*last)
         return last  # pyright: ignore[reportReturnType]  # bytes was replaced just above
 
+    def count_refused(self) -> int:
+        """Count the handshakes a CURVE receiver's socket refused before its ZAP handler was asked (see _refused);
+        the count so far (`refused_peers`). A drop_oldest receiver's thread counts them itself while it runs."""
+        if self._thread is None and self._monitor is not None:
+            self._refused()
+        return self.counters.get("refused_peers", 0)
+
     def close(self) -> None:
         if self._closed:
             return
@@ -135,15 +146,49 @@ class EdgeReceiver(_Endpoint):
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
+        if self._monitor is not None:
+            self._refused()
         self._close_socket(0)
 
     # --- internals -------------------------------------------------------------------------------
+    def _close_socket(self, linger_ms: int) -> None:
+        monitor, self._monitor = getattr(self, "_monitor", None), None
+        if monitor is not None:  # before the socket, from the thread that reads it (never a thread of its own)
+            self._sock.disable_monitor()
+            monitor.close(linger=0)
+        super()._close_socket(linger_ms)
+
+    def _refused(self) -> None:
+        """Count (`refused_peers`, rx_refused_peers in a run's summary) the handshakes refused as the socket's monitor
+        reports them: a sender holding another server key (its hello does not decrypt) or connecting without CURVE.
+        Each reconnection attempt counts, as the ZAP handler counts a client key it refuses; the first of each cause
+        is logged with the key file to check (the edge's hook says which: key_note). Without this such a sender was
+        refused unseen at this end, and the run waited for its data."""
+        monitor = self._monitor
+        while monitor is not None and monitor.poll(0):
+            event, value = _EVENT.unpack_from(monitor.recv_multipart()[0])
+            if event != zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                continue
+            self.counters["refused_peers"] = self.counters.get("refused_peers", 0) + 1
+            cause = _REFUSALS.get(value, f"ZeroMQ protocol error {value:#x}")
+            if cause not in self._logged:
+                self._logged.add(cause)
+                log.warning(
+                    "edge %s: refused a sender's CURVE handshake (%s): nothing it sends reaches the graph; further "
+                    "refusals are only counted (rx_refused_peers); fix: %s",
+                    self.name,
+                    cause,
+                    self.key_note or _KEY_FIX,
+                )
+
     def _setup(self) -> None:
         """A subclass's set-up that needs the bound socket (self.endpoint), before a drop_oldest
         receiver's thread starts."""
 
     def _wait(self, timeout_ms: int) -> bool:
         """Wait up to timeout_ms for something to receive; False if nothing came."""
+        if self._monitor is not None:  # (only when there was nothing to receive: off the busy path)
+            self._refused()
         return bool(self._sock.poll(timeout_ms))
 
     def _accept(self, frames) -> tuple[Chunk, wire.Header] | None:
@@ -358,6 +403,24 @@ class EdgeReceiver(_Endpoint):
                     self._push(self._backlog.popleft())
 
 
+def _monitor(sock: zmq.Socket, events: int) -> zmq.Socket:
+    """sock.get_monitor_socket(events), with no bound on the events it queues: libzmq's I/O thread sends them
+    blocking, so with pyzmq's (1000 messages) a receiver too busy to read them (it reads where it waits) froze its
+    socket once a refused sender had retried about 1000 times (every 100 ms: under 2 minutes), good senders too."""
+    addr = f"inproc://monitor.s-{sock.FD}"
+    sock.monitor(addr, events)
+    monitor = sock.context.socket(zmq.PAIR)
+    monitor.rcvhwm = 0  # (an inproc pipe is unbounded when either end's bound is 0)
+    monitor.connect(addr)
+    return monitor
+
+
 _ONE_FRAME_MIN = wire.HEADER_FIXED_BYTES
+_EVENT = struct.Struct("=HI")  # a monitor event's first frame: event, value (zmq.utils.monitor.parse_monitor_message)
+_KEY_FIX = "connect the sender with this receiver's server public key and a client key it accepts (docs/multihost.md)"
+_REFUSALS = {
+    zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: "it holds another server key: its hello does not decrypt",
+    zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: "it connects without CURVE",
+}
 _ndarray = np.ndarray
 _unpack_tail = wire.unpack_tail

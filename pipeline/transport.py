@@ -76,7 +76,8 @@ for the linger (the context's term() waits for it).
 
 Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts, rejected_dtype (chunks of a
 dtype no wire code carries, object or float128 say: dropped, seq consumed, as one process drops them);
-receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*.
+receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*, and on a CURVE
+receiver refused_peers (handshakes libzmq refused before the ZAP handler: another server key, or none; count_refused()).
 """
 
 from __future__ import annotations

@@ -67,10 +67,12 @@ from .plan import (
 )
 from .result import running_for
 from .shm import ShmEdgeReceiver, ShmEdgeSender
+from .socket_room import edge_context
 from .spec import SpecError, StreamSpec
 from .stop_flag import StopFlag
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
+from .wait_inputs import wait_any
 from .worker_control import Aborted, ControlLink
 
 log = logging.getLogger("wavegraph.worker")
@@ -162,7 +164,7 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
             f"{plan.wavegraph_file}; run both with the same Python environment"
         )
     group = plan.group
-    ctx = zmq.Context()
+    ctx = edge_context(len(plan.senders) + len(plan.receivers), f"process '{group}'")  # (many edges: 1023 sockets)
     if plan.cpus:
         pin(ctx, plan.cpus, f"process '{group}'")
     link = ControlLink(ctx, plan, stop, clock)
@@ -301,8 +303,9 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
         ex.collect_counters()
         stats = _with_transport(stats_to_dicts(ex.stats), receivers, senders)
         for _, node_id, _, edge in receivers:
-            if security.refused.get(edge):  # CURVE handshakes refused: a peer without an allowed key
-                stats[node_id]["counters"]["rx_refused_peers"] = security.refused[edge]
+            if security.refused.get(edge):  # CURVE handshakes refused: a peer without an allowed key (ZAP), added to
+                counters = stats[node_id]["counters"]  # those libzmq refused before asking it (EdgeReceiver._refused)
+                counters["rx_refused_peers"] = counters.get("rx_refused_peers", 0) + security.refused[edge]
         link.send(Stats(group, stats, code))
         log.debug("process '%s': nodes closed, reported (code %s)", group, code)
         # Senders stay open until every process has reported: ZeroMQ's linger does not cover frames
@@ -336,17 +339,21 @@ def _said(e: GraphError) -> str:
 def _with_transport(stats: dict, receivers: list, senders: dict) -> dict:
     """`stats` (per node) with the transport counters of the process's crossing edges merged in."""
     for rx, node_id, _, _ in receivers:
+        rx.count_refused()  # (CURVE handshakes libzmq refused: its monitor, read in this thread)
         _merge_transport(stats[node_id], rx.counters, receiving=True)
     for edge, tx in senders.items():
         _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
     return stats
 
 
+_RX_COUNTS = ("seq_missing", "seq_reset", "shm_received", "shm_copied", "refused_peers")  # rx_ in the summary
+
+
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
         rejected_by_reason = [k for k in list(counters) if k.startswith("rejected_")]  # list(): a thread may add keys
-        for key in ("rejected", *rejected_by_reason, "seq_missing", "seq_reset", "shm_received", "shm_copied"):
+        for key in ("rejected", *rejected_by_reason, *_RX_COUNTS):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
         return
@@ -381,7 +388,7 @@ def _loop(
     sends what `senders` held back while their receivers were behind (EdgeSender.flush, not waiting)."""
     open_rx = list(receivers)
     held: dict[int, Chunk] = {}  # index in receivers -> an end-of-stream frame awaiting confirmation
-    last_report = last_live = 0.0
+    last_report = last_live = last_refused = 0.0
     busy = False  # an input left chunks behind last turn (TURN_CHUNKS): read on without waiting on the others
     while (open_rx or ex.active_sources) and not ex.stop.aborted:
         for tx in senders:
@@ -393,13 +400,16 @@ def _loop(
         if live is not None and now - last_live >= LIVE_S:
             last_live = now
             live()
+        if now - last_refused >= 1.0:  # CURVE handshakes refused, counted and said while busy too (EdgeReceiver)
+            last_refused = now
+            for rx, *_ in receivers:
+                rx.count_refused()
         got = more = False
         for item in list(open_rx):
             rx, node_id, port, edge = item
             key = receivers.index(item)
-            # Without local sources to read, wait a little on each input rather than spin.
-            wait = 0.0 if ex.active_sources or busy else (0.05 if len(open_rx) == 1 else 0.002)
-            chunk, n = rx.recv(timeout=wait), 0
+            # Without local sources to read, wait on the one input rather than spin (several: all at once, below).
+            chunk, n = rx.recv(timeout=0.05 if len(open_rx) == 1 and not (ex.active_sources or busy) else 0), 0
             while chunk is not None:
                 got = True
                 if key in held:  # a frame after an end-of-stream: that one was not the end
@@ -438,6 +448,9 @@ def _loop(
                 else:
                     _reject_eos(rx)
         busy = more
+        if not (got or busy or ex.active_sources or ex.stop) and len(open_rx) > 1:  # (2 ms on each in turn was
+            held_back = held or any(tx._held for tx in senders)  # 2 ms x the idle ones late on a busy one)
+            wait_any([item[0] for item in open_rx], 0.002 if held_back else 0.05)
         if ex.active_sources or ex.stop:
             ex.step_sources()  # after a stop, this ends the sources
         elif not got and not open_rx:
