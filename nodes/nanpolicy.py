@@ -51,7 +51,8 @@ def all_finite(x: np.ndarray) -> bool:
     around ndarray.dot costs ~1.1 us more per call, and this runs once or twice per chunk per node. Other dtypes
     (complex frames) a plain sum, with huge values' warnings silenced."""
     if x.dtype.kind == "f":
-        if math.isfinite(np.vdot(x, x)):
+        # (aligned only: a frame decoded off the wire may not be, and OpenBLAS's oldest kernels crash on it)
+        if x.flags.aligned and math.isfinite(np.vdot(x, x)):
             return True
     else:
         with np.errstate(over="ignore", invalid="ignore"):

@@ -75,8 +75,8 @@ def test_input_gain_is_the_model_on_the_raised_input_scaled_back():
 def test_input_gain_streams_as_the_whole_run():
     x = (np.random.default_rng(1).standard_normal((1, 3000)) * 1e-3).astype(np.float32)
     assert_streaming_equivalent(
-        lambda: EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db=25), x, SPEC, rtol=0, atol=2e-7
-    )
+        lambda: EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db=25), x, SPEC, rtol=0, atol=5e-7
+    )  # float32 sums in another order on another CPU: 1.2e-7 seen here, 60% of 2e-7
 
 
 def test_auto_gain_raises_quiet_speech_and_keeps_its_level(carlo, caplog):
@@ -91,7 +91,7 @@ def test_auto_gain_streams_as_the_whole_run_and_resumes_from_its_state():
     rng = np.random.default_rng(2)
     x = (rng.standard_normal((1, 4000)) * np.repeat([1e-4, 1e-2, 1e-5, 1e-3], 1000)).astype(np.float32)  # levels move
     make = lambda: EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db="auto")  # noqa: E731
-    whole = assert_streaming_equivalent(make, x, SPEC, rtol=0, atol=2e-7)["out"]
+    whole = assert_streaming_equivalent(make, x, SPEC, rtol=0, atol=5e-7)["out"]  # (as above)
     first, second = make(), make()
     first.configure({"in": SPEC})
     second.configure({"in": SPEC})
@@ -99,7 +99,7 @@ def test_auto_gain_streams_as_the_whole_run_and_resumes_from_its_state():
     second.load_state_dict(first.state_dict())
     assert second.gain.gain_db == first.gain.gain_db > 0  # the gain had risen for the quiet start
     b = second.process({"in": Chunk(x[:, 1700:], t0=1700 / 16000)})["out"].data
-    np.testing.assert_allclose(np.concatenate([a, b, second.finish()["out"].data], 1), whole, rtol=0, atol=2e-7)
+    np.testing.assert_allclose(np.concatenate([a, b, second.finish()["out"].data], 1), whole, rtol=0, atol=5e-7)
 
 
 @pytest.mark.parametrize("value, said", [("loud", "auto"), (50, "not within -20 to 40")])
