@@ -228,8 +228,12 @@ def test_plot_of_a_64_channel_recording_says_it_draws_the_first_32(tmp_path, mon
     g.add("recorder", src, path=tmp_path / "x_raw.fif")
     g.run()
     titles = []
-    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: titles.extend(ax.get_title() for ax in fig.axes))
+    draw = Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *a, **k: (titles.extend(ax.get_title() for ax in fig.axes), draw(fig, *a, **k))
+    )
     plot_mod.plot(tmp_path / "x_raw.fif", tmp_path / "x.png")
+    assert (tmp_path / "x.png").stat().st_size > 0
     assert any("first 32 of 40 channels" in t for t in titles), titles
 
 

@@ -31,9 +31,12 @@ NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). 
 Level: the model was trained on speech at -40 to -15 dBFS and takes quieter speech for noise. `input_gain_db` scales
       the input before the model and the output back (the output keeps the input's level: exact for a number of dB;
       `auto` follows the input's level, nodes/models/enhancer_level.py); a run whose loudest 10 ms block (as the model
-      sees it) stays under QUIET_DBFS (-45 dBFS) is said at finish(), with the input_gain_db to give.
+      sees it) stays under QUIET_DBFS (-45 dBFS) is said at finish(), with the input_gain_db to give; so is a DC offset
+      10 dB over the rest of the input (RunOffset: the model reads it as signal; a highpass before it removes it).
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
+State: state_dict() carries a fingerprint of the weights; a state saved with other weights (another checkpoint of
+      the same shapes) is refused at load, naming both (nodes/models/weights_fingerprint.py).
 torch is imported in configure(), not at module import.
 """
 
@@ -63,7 +66,8 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
-from .enhancer_level import InputGain, loudest_dbfs, suggested_input_gain
+from .enhancer_level import InputGain, RunOffset, loudest_dbfs, suggested_input_gain
+from .weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -293,6 +297,7 @@ class EnhancerNode(Node[EnhancerParams]):
         self.gain.reset(keep_level)
         if not keep_level:
             self.loudest_db = -math.inf  # the run's loudest 10 ms block (dBFS), the input as the model sees it
+            self.offset = RunOffset()  # the run's DC offset
 
     def state_dict(self) -> dict:
         if self.model is None:
@@ -306,6 +311,7 @@ class EnhancerNode(Node[EnhancerParams]):
             "n_frames": self.n_frames,
             "n_in": self.n_in,
             "gain": self.gain.state_dict(),
+            WEIGHTS_KEY: node_fingerprint(self, self.model),  # a state of other weights is refused at load
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -323,15 +329,43 @@ class EnhancerNode(Node[EnhancerParams]):
                     f"{tuple(like.shape)}: saved from an enhancer of another config; load a state saved by this one"
                 )
             finite_state(np.asarray(state["model"][k]), f"enhancer state 'model.{k}'")  # NaN: every output NaN
+        p = self.params  # (after the shapes: a state of another config is said as such)
+        where = f"random_init seed {p.seed}" if p.random_init else p.checkpoint or shipped_checkpoint()
+        check_weights(state, self, self.model, "enhancer", where)
+        pending, held, nan_pending = self._saved_buffers(state)
         self.gain.load_state_dict(state.get("gain"))  # (checked whole before it takes anything, as the rest here)
         self.state = {
             k: torch.as_tensor(native(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
         }
-        self.pending = np.array(state["pending"], np.float32)
-        self.held = np.array(state["held"], np.float32)
-        self.nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
+        self.pending, self.held, self.nan_pending = pending, held, nan_pending
         self.t_first = None if state["t_first"] is None else float(state["t_first"])
         self.n_frames, self.n_in = int(state["n_frames"]), int(state["n_in"])
+
+    def _saved_buffers(self, state: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pending, held, nan_pending) of a saved state, or a ValueError: they are finite and hold hop - 1 samples
+        between them (pending under a hop), nan_pending none or latency flags, as state_dict() saves them. A NaN in
+        'pending' went into the model (every later output NaN), a 'held' of another length shifted every later output
+        sample and cut the tail finish() gives, unsaid."""
+        pending = np.array(state["pending"], np.float32).reshape(-1)
+        held = np.array(state["held"], np.float32).reshape(-1)
+        nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
+        fix = "load a state as the enhancer's state_dict() saved it"
+        if pending.size >= self.hop or pending.size + held.size != self.hop - 1:
+            raise ValueError(
+                f"enhancer state holds {pending.size} 'pending' and {held.size} 'held' samples; a stream holds "
+                f"{self.hop - 1} between them, under {self.hop} pending (its output would be shifted); {fix}"
+            )
+        if not (np.isfinite(pending).all() and np.isfinite(held).all()):
+            raise ValueError(f"enhancer state holds NaN/inf in 'pending' or 'held' (a stream's are finite); {fix}")
+        if nan_pending.shape[1] not in (0, self.latency_samples):
+            raise ValueError(
+                f"enhancer state 'nan_pending' holds {nan_pending.shape[1]} flags, not 0 or {self.latency_samples}; {fix}"
+            )
+        t_first = state["t_first"]
+        counts = int(state["n_frames"]), int(state["n_in"])
+        if (t_first is not None and not math.isfinite(float(t_first))) or min(counts) < 0:
+            raise ValueError(f"enhancer state has t_first {t_first}, n_frames and n_in {counts}; {fix}")
+        return pending, held, nan_pending
 
     # --- data --------------------------------------------------------------------------------
     def _run(self, x: np.ndarray) -> np.ndarray | None:
@@ -420,11 +454,14 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first = stream_start(self.t_first, chunk, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
-        if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
+        energy = np.vdot(data, data)
+        if not energy <= INPUT_LIMIT * INPUT_LIMIT:
             over = np.abs(data) > INPUT_LIMIT
             if over.any():
                 self.count("clipped_input", int(np.count_nonzero(over)))
                 data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
+                energy = np.vdot(data, data)
+        self.offset.add(data, energy)  # (a DC offset is said at finish())
         # zero every |x| < TINY, whatever the chunking (the same samples for any chunk sizes; the held-back partial
         # block was zeroed with its chunk); one reduction when there is none (~1.5 us a 10 ms block)
         magnitude = np.abs(data)
@@ -446,6 +483,16 @@ class EnhancerNode(Node[EnhancerParams]):
     def finish(self) -> dict[str, Chunk]:
         if self.model is not None and self.t_first is not None:
             self._say_if_quiet()
+            if said := self.offset.excess():
+                over = f"{said[1]:.1f} dB over the rest of the signal" if said[1] < math.inf else "and nothing else"
+                _log.warning(
+                    "enhancer: its input holds a DC offset of %.3g (%s): the model was trained on audio without one "
+                    "and reads it as signal (speech at -40 dBFS with an offset of 0.1 came out 3 dB less clean; "
+                    "nodes/models/enhancer_level.py); remove it before the enhancer: a `highpass` node with {freq: 5, "
+                    "order: 2}",
+                    said[0],
+                    over,
+                )
         return self._end(at_gap=False)
 
     def _say_if_quiet(self) -> None:

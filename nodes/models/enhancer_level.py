@@ -33,6 +33,41 @@ UP_DB = 0.5  # per block: 50 dB/s
 DOWN_DB = 3.0  # per block: 300 dB/s
 
 
+class RunOffset:
+    """A run's DC offset against the rest of its input, for the warning at its end (the enhancer's `finish`).
+
+    The model was trained on audio without one and reads an offset as part of the signal: noisy speech at -40 dBFS
+    RMS with an offset of 0.1 (-20 dBFS, 10 times its RMS) came out 3.2 dB less clean (SNR against the clean speech
+    6.7 dB, without the offset 9.9), and its speech probability fell (mean 0.88 -> 0.72); an offset under 3 times the
+    signal's RMS cost under 0.2 dB. A highpass before the enhancer (5 Hz, order 2) gives 9.8 dB back."""
+
+    OVER_DB = 10.0  # said when the offset's power is this far over the rest's (its magnitude 3.2 times the RMS)
+    FLOOR = 1e-4  # and the offset is above -80 dBFS (not a near-silence's rounding)
+    MIN_SAMPLES = 1600  # in a run of 100 ms or more (the mean of a few samples is no offset)
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.n, self.total, self.energy = 0, 0.0, 0.0
+
+    def add(self, x: np.ndarray, energy: float) -> None:
+        """Samples x (the input as the model sees it, before the gain) and their sum of squares."""
+        self.n += x.size
+        self.total += float(x.sum(dtype=np.float64))
+        self.energy += float(energy)
+
+    def excess(self) -> tuple[float, float] | None:
+        """(the offset, dB its power is over the rest's) when it is worth saying, else None."""
+        if self.n < self.MIN_SAMPLES:
+            return None
+        mean = self.total / self.n
+        rest = max(self.energy / self.n - mean * mean, 0.0)
+        if abs(mean) < self.FLOOR or mean * mean <= rest * 10 ** (self.OVER_DB / 10):
+            return None
+        return mean, (10 * math.log10(mean * mean / rest) if rest > 0 else math.inf)
+
+
 def loudest_dbfs(x: np.ndarray, hop: int) -> float:
     """The level of the loudest block of `hop` samples of x (dBFS, mean square; -inf for digital silence)."""
     blocks = x[: len(x) // hop * hop].reshape(-1, hop)

@@ -71,6 +71,7 @@ from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 from .ssvep_trials import TrialDecisions
+from .weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
 
 
 def _freq_label(f: float) -> str:
@@ -87,6 +88,15 @@ class _SSVEPBase(Node[P]):
 
     def check_params(self) -> list[tuple[str, str, str]]:
         return channels_problems(self.params.channels)
+
+    def _weights_state(self) -> dict:
+        """The DNN's fingerprint, for state_dict(): a state of another checkpoint of the same shapes is refused at load."""
+        return {WEIGHTS_KEY: node_fingerprint(self, self.model)} if self.params.method == "dnn" else {}
+
+    def _check_weights(self, state: dict) -> None:
+        """DNN: ValueError for a state saved with another checkpoint of the same shapes (weights_fingerprint.py)."""
+        if self.params.method == "dnn":
+            check_weights(state, self, self.model, self.type_name or type(self).__name__, str(self.params.checkpoint))
 
     def _setup(self, in_specs) -> StreamSpec:
         if said := self.check_params():  # whatever the stream, as validate says it behind a device (at channels' line)
@@ -284,11 +294,13 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
             "k": self._k,
             "t_first": self._t_first,
             **self._moved.state(),
+            **self._weights_state(),
         }
 
     def load_state_dict(self, state):
         # checked whole before anything is taken (a refused 'last' had replaced zi, buf and k already)
         zi, buf, moved = saved_filter_state(state, (len(self._sos), self._sos[0].shape[0], self._nch, 2), self._size)
+        self._check_weights(state)
         self._zi, self._buf, self._moved, self._k = list(zi), buf, moved, int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
 
@@ -454,6 +466,7 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
             "chunk": self._chunk,
             "ready": self._ready.state(),
             "runs": self._runs_state.save(),  # which markers a time reset left to the old run (dsp/marker_runs.py)
+            **self._weights_state(),
         }
 
     def load_state_dict(self, state):
@@ -461,6 +474,7 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
         buf, ready = _Samples(self._nch, self._rate), Ready(len(self._freqs))
         buf.load(state["buf"])
         ready.load(state.get("ready", ()))
+        self._check_weights(state)  # (its decisions held were the other weights')
         runs = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
         self._buf, self._ready, self._runs_state = buf, ready, runs
         times = [float(t) for t in state["pending"]]
