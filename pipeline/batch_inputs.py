@@ -85,8 +85,16 @@ def sidecars(pattern: str, out_dir: str) -> list[str]:
 
 
 def _recording(path: Path) -> bool:
-    """A file, or a folder that holds one recording (a CTF .ds, an EGI .mff), as file_source reads them."""
-    return path.is_file() or path.is_dir() and path.name.lower().endswith(RECORDING_FOLDERS)
+    """A file, or a folder that holds one recording (a CTF .ds, an EGI .mff), as file_source reads them; also what
+    is neither file nor folder (a link whose target is gone, a pipe): taken, so that its run says what it is and
+    counts it failed (they were left out unsaid: '1 files ... 0 failed' for a folder of two, exit 0)."""
+    return not path.is_dir() or path.name.lower().endswith(RECORDING_FOLDERS)
+
+
+def _path(p: str) -> Path:
+    """The absolute path of a match, its links resolved; a link whose target is gone keeps its own name (resolved,
+    it named the target only)."""
+    return Path(p).resolve() if os.path.exists(p) else Path(os.path.abspath(p))
 
 
 def _inside_recording(path: Path) -> bool:
@@ -98,7 +106,7 @@ def matched_inputs(pattern: str, out_root: Path) -> list[Path]:
     """The recordings `pattern` matches, one per recording, not in `out_root` (the batch's own outputs: a re-run would
     take them as inputs), not sidecars, not the parts inside a recording that is a folder ('**/*' took an .mff's
     info.xml as an input of its own)."""
-    found = (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
+    found = (_path(p) for p in glob.glob(pattern, recursive=True))
     return recordings(
         sorted(
             q

@@ -15,7 +15,8 @@ _NEXT_SEQ, _NEXT_NONE = 0, -1  # FIFFV_NEXT_SEQ: the next tag follows; FIFFV_NEX
 
 def fif_cut_short(path: Path) -> str | None:
     """Where in its tag chain a FIF file ends before its end ('inside a FIF tag of 96 bytes that starts at byte
-    252 (its 13th)'); None for a file whose chain is whole, or that is not a chain of tags."""
+    252 (its 13th)', or after a whole tag that is not the last); None for a file whose chain is whole, or that is not
+    a chain of tags."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
@@ -36,6 +37,7 @@ def fif_cut_short(path: Path) -> str | None:
                 if after != _NEXT_SEQ and not at < after < size:  # (a jump back or past the end: not a cut)
                     return None
                 at = at + 16 + length if after == _NEXT_SEQ else after
+            # a chain whose last tag points on (a whole FIF's points nowhere, FIFFV_NEXT_NONE): cut between two tags
+            return f"after its tag {n}, without the tag that ends a whole FIF" if n else None
     except OSError:
         return None
-    return None

@@ -16,6 +16,7 @@ from wavegraph.pipeline.spec import SpecError
 from .case_names import CaseView, needs_view
 from .cnt_cut import cnt_view
 from .fif_cut import fif_cut_short
+from .fif_kind import fif_not_recording
 from .file_checks import (
     check_brainvision,
     check_edf,
@@ -319,6 +320,8 @@ def open_reader(
         except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
             if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
                 raise
+            if (other := fif_not_recording(path)) is not None:  # an average, info alone: no epochs either
+                raise other from e
             _log.warning("file_source: %s holds epochs, not raw data; replaying them as epochs", path)
             _no_stim_in_epochs(path, stim_channel)
             return _EpochsReader(path, proj=proj)
@@ -350,6 +353,8 @@ def open_reader(
                 f"what it needs to read it ({type(e).__name__}: {e})",
                 "the copy or download stopped early: give the whole file (compare its size with the original's)",
             ) from e
+        if name.endswith((".fif", ".fif.gz")) and (other := fif_not_recording(path)) is not None:
+            raise other from e  # a covariance, a transform...: was 'it is FIF but damaged ...: export it again'
         folder = path.is_dir() and "not found" in str(e)  # a CTF .ds without its .res4: MNE's OSError, not said so
         if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e) or folder:  # a companion is missing
             raise SpecError(
