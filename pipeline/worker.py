@@ -448,8 +448,9 @@ def _loop(
                 else:
                     _reject_eos(rx)
         busy = more
-        if not (got or busy or ex.active_sources or ex.stop) and len(open_rx) > 1:  # (2 ms on each in turn was
-            held_back = held or any(tx._held for tx in senders)  # 2 ms x the idle ones late on a busy one)
+        # (2 ms on each in turn was 2 ms x the idle ones late on a busy one); stopped too: its inputs' drain (it spun)
+        if not (got or busy or ex.active_sources) and len(open_rx) > 1:
+            held_back = held or any(tx._held for tx in senders)
             wait_any([item[0] for item in open_rx], 0.002 if held_back else 0.05)
         if ex.active_sources or ex.stop:
             ex.step_sources()  # after a stop, this ends the sources

@@ -91,9 +91,9 @@ def _seed_random_generators(request):
     seed = (zlib.crc32(request.node.nodeid.encode()) + TEST_SEED) % 2**32
     random.seed(seed)
     np.random.seed(seed)
-    torch = sys.modules.get("torch")  # a test that uses torch has imported it by now; others need not load it
-    if torch is not None:
-        torch.manual_seed(seed)
+    import torch  # (once per process; a test importing it lazily would otherwise draw from where the last left it)
+
+    torch.manual_seed(seed)
 
 
 def need(condition: object, reason: str) -> None:

@@ -301,8 +301,9 @@ class Recorder(Sink[RecorderParams]):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format in SPILLED:
             self._take_spill()  # first: a recorder refused here must not truncate the live session's chunk log
-        self._made = [self.chunks_path]  # the files made here, removed if the start fails (record_failures.py)
+        self._made = []  # the files made here, removed if the start fails (record_failures.py): each once opened
         self._chunks = open_whole(self.chunks_path, "wb")  # (whole_writes.py: a failed write is cut back at once)
+        self._made.append(self.chunks_path)  # (an open that failed left the file there, an earlier run's, as it was)
         write_whole(self._chunks, "seq,t0,n,gap\n")
         self._logged = self._chunks.tell()  # the end of its last whole line
         self._n_total = 0
@@ -318,8 +319,8 @@ class Recorder(Sink[RecorderParams]):
             import soundfile as sf
 
             subtype = "FLOAT" if float32_holds(spec.dtype) else "DOUBLE"  # (int32 samples past 2**24 stay exact)
-            self._made.append(self.path)
             open(sf_name(self.path), "wb").close()  # an OSError with its errno (libsndfile says only 'System error')
+            self._made.append(self.path)
             self._file = sf.SoundFile(
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
@@ -330,8 +331,8 @@ class Recorder(Sink[RecorderParams]):
                 if start is not None:
                     write_bext(self._file, start, int(round(spec.rate)))
         elif self.format == "csv":
-            self._made.append(self.path)
             self._file = open_whole(self.path, "wb")  # UTF-8 (not the locale's: cp1252 has no 中)
+            self._made.append(self.path)
             write_whole(self._file, csv_header(spec) + "\n")
             self._whole = self._file.tell()
         else:

@@ -126,7 +126,8 @@ def _recover_locked(path: Path, spill: Path) -> Path:
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         kept = f"; its markers stay in {events_csv.name}" if events_csv.exists() else ""  # (they were deleted)
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
-    if log_whole and not meta.get("chunk_log") and not gaps_unmarked(out, meta["format"], gaps, rate):
+    # (a header without chunk_log, written before it said it: whether its recorder kept the log is not known)
+    if log_whole and meta.get("chunk_log", True) is False and not gaps_unmarked(out, meta["format"], gaps, rate):
         log.unlink(missing_ok=True)  # as close() deletes it: the file holds all it says (replayed from it: the times
         # of a live stream's every chunk, where the closed recording's replay, without it, has the file's own)
     if bids := meta.get("bids"):  # a killed `wavegraph run --bids`: the copy close() would have made
