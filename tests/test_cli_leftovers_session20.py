@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only, before pylsl is first imported
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 from wavegraph.benchmarks import pacing  # noqa: E402
 

@@ -5,9 +5,10 @@ a live stream. Each test failed before its fix."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg")  # before pylsl
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 import logging  # noqa: E402
 import time  # noqa: E402

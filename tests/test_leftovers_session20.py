@@ -1,9 +1,10 @@
 """Defects left from the last review (session 20), each reproduced as a user meets it; each test failed before its fix."""
 
 import os
-from pathlib import Path
 
-os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg")  # before pylsl
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 import uuid  # noqa: E402
 

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 import logging  # noqa: E402
 import threading  # noqa: E402

@@ -7,7 +7,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 import pylsl  # noqa: E402
 import pytest  # noqa: E402

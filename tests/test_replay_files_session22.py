@@ -4,13 +4,13 @@ MNE-LSL's PlayerLSL, Timeflux's replay nodes or ezmsg): what went wrong, each fo
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
 import numpy as np
 import pytest
 from wavegraph.pipeline.api import GraphBuilder
 
-os.environ.setdefault("LSLAPICFG", str(Path(__file__).parents[1] / "configs" / "lsl_api.cfg"))  # LSL on loopback
+os.environ.setdefault("LSLAPICFG", lsl_loopback.config())  # LSL on loopback, before pylsl is first imported
 
 
 def _fif(tmp_path, n: int = 200, rate: float = 100.0, onsets=(0.5, 1.2), first_samp: int = 0):

@@ -7,7 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("LSLAPICFG", str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg"))
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+
+os.environ.setdefault("LSLAPICFG", lsl_loopback.config())  # LSL on loopback, before pylsl is first imported
 
 import numpy as np  # noqa: E402
 from wavegraph.nodes.dsp.channels import Mix  # noqa: E402

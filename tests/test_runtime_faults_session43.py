@@ -14,6 +14,7 @@ import numpy as np
 import psutil
 import pytest
 import soundfile
+from conftest import wavegraph_cli
 
 N_FILES, CHANNELS, RATE, SECONDS = 4, 8, 250.0, 60
 
@@ -92,7 +93,7 @@ def test_a_batch_killed_mid_run_leaves_no_worker_running_and_resumes_whole(tmp_p
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    again = wavegraph_cli(*cmd[3:])  # the re-run in this process (its pool's workers are processes of their own)
     assert again.returncode == 0, again.stdout + again.stderr
     for i in range(N_FILES):
         assert (out / f"s{i}_raw" / ".wavegraph-done.json").exists(), i
@@ -220,15 +221,16 @@ def _killing_batch(tmp_path, files: list, seconds: float):
     return folder, graph
 
 
-def test_a_file_whose_worker_is_killed_fails_alone_the_others_complete(tmp_path):
+def test_a_file_whose_worker_is_killed_fails_alone_the_others_complete(tmp_path, monkeypatch):
     """Before: one file whose pool worker was killed (the out-of-memory killer, on a file too big for it) failed every
     file of the batch, also those running in the other worker and those not started: 'FAILED 4 files (...): worker
     died: A process in the process pool was terminated abruptly'. Now the files of the broken pool run again, one
     process each: the one that kills its process fails, named, and the others complete."""
     folder, graph = _killing_batch(tmp_path, [("a", 250.0), ("b", 123.0), ("c", 250.0), ("d", 250.0)], 20)
+    monkeypatch.syspath_prepend(str(tmp_path))  # dies.py, for the batch run in this process and its workers
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "batch", str(graph), "--inputs", str(folder / "*.fif")]
-    r = subprocess.run(cmd + ["--out", str(out), "--jobs", "2"], capture_output=True, text=True, timeout=300)
+    r = wavegraph_cli("batch", str(graph), "--inputs", str(folder / "*.fif"), "--out", str(out), "--jobs", "2")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "3 done, 0 skipped (complete), 1 failed" in r.stdout, r.stdout + r.stderr
     failed = [line for line in r.stdout.splitlines() if line.startswith("FAILED")]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 
-from conftest import ROOT, ctrl_c_when
+import lsl_loopback  # noqa: E402 (tests/lsl_loopback.py: configs/lsl_api.cfg, the clock probes closer)
+from conftest import ctrl_c_when
 
-os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only; before pylsl is first imported
+os.environ["LSLAPICFG"] = lsl_loopback.config()  # loopback only, before pylsl is first imported
 
 import logging  # noqa: E402
 import threading  # noqa: E402
