@@ -15,6 +15,9 @@ class _Inbox:
     def __init__(self, chunks):
         self.items = list(chunks)
 
+    def count_refused(self):  # (a CURVE receiver's refused handshakes: none here)
+        pass
+
     def recv(self, timeout=None):
         return self.items.pop(0) if self.items else None
 
