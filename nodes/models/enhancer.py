@@ -454,13 +454,13 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first = stream_start(self.t_first, chunk, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
-        energy = np.vdot(data, data)
+        energy = float(np.vdot(data, data))
         if not energy <= INPUT_LIMIT * INPUT_LIMIT:
             over = np.abs(data) > INPUT_LIMIT
             if over.any():
                 self.count("clipped_input", int(np.count_nonzero(over)))
                 data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
-                energy = np.vdot(data, data)
+                energy = float(np.vdot(data, data))
         self.offset.add(data, energy)  # (a DC offset is said at finish())
         # zero every |x| < TINY, whatever the chunking (the same samples for any chunk sizes; the held-back partial
         # block was zeroed with its chunk); one reduction when there is none (~1.5 us a 10 ms block)
