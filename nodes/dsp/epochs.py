@@ -25,8 +25,11 @@ Outputs
   events: the marker row (onset, duration, code) of each epoch in `out`, in the same order, with the
           marker stream's labels: the label of each epoch.
 
+Two markers in one sample each get their epoch (mne.Epochs refuses them by default): the first pair is said
+(nodes/dsp/marker_repeats.py).
 Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
-the stream start (`outside_data`, MNE drops them too), windows that contain a gap or start in its missing span, and
+the stream start (`outside_data`, MNE drops them too; those the signal ended before are said at finish:
+nodes/dsp/end_drops.py), windows that contain a gap or start in its missing span, and
 markers in that span (`gap_in_epoch`, each said: nodes/dsp/gap_drops.py),
 markers that arrive more than `max_delay` s of signal after the start of the signal chunk that holds them
 (`late_marker`: live, LSL delivers markers within milliseconds; file_source sends a chunk's markers just after
@@ -60,7 +63,9 @@ from ..io.marker_codes import not_events
 from ..marker_groups import first_group, joined
 from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
+from .end_drops import say_after_end
 from .gap_drops import gap_times, say_gap_drop
+from .marker_repeats import SameSample
 from .marker_runs import MarkerRuns, fresh
 from .marker_select import Selection
 from .timebuffer import TimedBuffer
@@ -146,6 +151,7 @@ class Epochs(Node[EpochsParams]):
         self._epoch = np.zeros((0, *sig.shape, n_times), dtype)  # (an empty `ready`)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         self._labels = dict(ev.labels)  # a marker's label, said with an epoch dropped at a gap
+        self._repeats = SameSample()  # two markers in one sample: both epoched, said once (marker_repeats.py)
         self.runs = MarkerRuns(lambda: self.state, p.max_delay)  # which markers a time reset leaves to the old run
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         self._selection = Selection(p.codes, ev.labels)
@@ -283,7 +289,7 @@ class Epochs(Node[EpochsParams]):
 
     def _cut(self, final: bool) -> dict[str, Chunk]:
         buf, half, st = self.buf, 0.5 / self.rate, self.state
-        epochs, rows = [], []
+        epochs, rows, ended = [], [], []  # ended: markers whose window the signal never completed (said at finish)
         while len(st.pending):
             onset = st.pending[0, 0]
             if not final and not buf.end_time >= onset - half:  # (NaN: the newest samples have no time yet)
@@ -296,9 +302,10 @@ class Epochs(Node[EpochsParams]):
                 if (gap := self._gap(0, 0, onset)) is not None:  # in a gap's missing span: was said outside_data
                     say_gap_drop(self, "gap_in_epoch", "epoch", onset, row[2], self._labels, gap)
                     continue
-                self.count(
-                    "late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data"
-                )
+                late = buf.start > 0 and buf.times.size and onset < buf.times[0]
+                self.count("late_marker" if late else "outside_data")
+                if final and not late and (not buf.times.size or onset > buf.end_time):  # after the last sample
+                    ended.append(row[[0, 2]])
                 continue
             lo = buf.after(s, self.i0)  # the window's first sample; past a gap from the marker, the one at its time
             if lo is None:  # the window starts in a gap's missing span: no sample has its time
@@ -317,9 +324,12 @@ class Epochs(Node[EpochsParams]):
             ):
                 break  # a BAD_ segment starting inside the window may still come
             row, st.pending = st.pending[0], st.pending[1:]
+            self._repeats.note(self, s, float(row[0]), float(row[2]), self._labels, "epoch")
             hit = self.bad.hit(st.bad, *span) if span and not buf.has_break(lo, hi) else None
             if lo < 0 or hi > buf.n_total:
                 self.count("outside_data")
+                if lo >= 0:  # the signal ended before the window did (MNE: TOO_SHORT)
+                    ended.append(row[[0, 2]])
             elif lo < buf.start:
                 self.count("late_marker")
             elif buf.has_break(lo, hi):
@@ -337,6 +347,8 @@ class Epochs(Node[EpochsParams]):
                 epochs.append(np.array(x, copy=True))
                 rows.append(row)
         self._prune()
+        span = f"marker {self.params.tmin:+g} s to {self.params.tmax:+g} s"
+        say_after_end(self, "outside_data", "epoch", ended, self._labels, buf.newest, span)
         if epochs:
             st.ready = np.concatenate([st.ready, np.stack(epochs)])
             st.ready_rows = np.concatenate([st.ready_rows, np.asarray(rows, dtype=np.float64)])
@@ -346,6 +358,10 @@ class Epochs(Node[EpochsParams]):
     def _ended(self) -> bool:
         """No BAD_ segment of the markers' current run can come: the stream ended, or it went back in time."""
         return self.state.markers_ended or self.runs.holding
+
+    def reset(self) -> None:
+        super().reset()
+        self._repeats.forget()  # a new stream: its sample indices start again
 
     def _take(self) -> dict[str, Chunk]:
         """The epochs of the oldest marker time cut and not yet out, one chunk per port ({} when none is)."""
@@ -412,6 +428,7 @@ class Epochs(Node[EpochsParams]):
         old |= self.buf.older_state_defaults()
         old |= {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
         super().load_state_dict(old | dict(state))
+        self._repeats.forget()
 
 
 # the channel types mne.Epochs baseline-corrects (its data channels and EOG, ECG, EMG, bio: _detrend_picks); a stim

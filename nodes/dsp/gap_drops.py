@@ -25,11 +25,16 @@ def gap_times(breaks, time, start: int, lo: int, hi: int, at: float | None = Non
     return None
 
 
+def marker_text(code: float, labels) -> str:
+    """A marker in words: its label and code ("'left' (code 1)"), its code alone, or '?' (none kept)."""
+    label = labels.get(int(code)) if math.isfinite(code) and code == int(code) else None
+    return f"{label!r} (code {code:g})" if label is not None else f"code {code:g}" if math.isfinite(code) else "?"
+
+
 def say_gap_drop(node, counter: str, what: str, onset: float, code: float, labels, gap) -> None:
     """Count `counter` and say (WARNING) the trial of the marker (onset, code) dropped at the gap (before, after)."""
     node.count(counter)
-    label = labels.get(int(code)) if math.isfinite(code) and code == int(code) else None
-    marker = f"{label!r} (code {code:g})" if label is not None else f"code {code:g}" if math.isfinite(code) else "?"
+    marker = marker_text(code, labels)
     name = node.type_name or ("epochs" if what == "epoch" else "ssvep_trial_decoder")
     said = f" (no samples between {gap[0]:.3f} s and {gap[1]:.3f} s)" if gap else ""
     _log.warning(

@@ -49,6 +49,8 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..channel_kinds import trigger_channels
 from ..dsp.bad_segments import BadSegments
+from ..dsp.end_drops import say_after_end
+from ..dsp.marker_repeats import SameSample
 from ..dsp.marker_runs import MarkerRuns, RunsState
 from ..dsp.marker_select import Selection
 from ..dsp.room import Room
@@ -71,7 +73,7 @@ from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 from .ssvep_trials import TrialDecisions
-from .weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
+from .weights_fingerprint import CHECKPOINT_KEY, WEIGHTS_KEY, check_weights, config_fingerprint, node_fingerprint
 
 
 def _freq_label(f: float) -> str:
@@ -90,13 +92,21 @@ class _SSVEPBase(Node[P]):
         return channels_problems(self.params.channels)
 
     def _weights_state(self) -> dict:
-        """The DNN's fingerprint, for state_dict(): a state of another checkpoint of the same shapes is refused at load."""
-        return {WEIGHTS_KEY: node_fingerprint(self, self.model)} if self.params.method == "dnn" else {}
+        """The DNN's fingerprints, for state_dict(): a state of another checkpoint of the same shapes (other weights, or
+        the same weights with other sub-band edges in its config) is refused at load."""
+        if self.params.method != "dnn":
+            return {}
+        return {WEIGHTS_KEY: node_fingerprint(self, self.model), CHECKPOINT_KEY: config_fingerprint(self._output_cfg())}
+
+    def _output_cfg(self) -> dict:
+        """The DNN checkpoint's config but its training-only values (dropouts, the training windows' delay)."""
+        return {k: v for k, v in self.model.cfg.to_dict().items() if k not in ("p1", "p2", "delay")}
 
     def _check_weights(self, state: dict) -> None:
         """DNN: ValueError for a state saved with another checkpoint of the same shapes (weights_fingerprint.py)."""
         if self.params.method == "dnn":
-            check_weights(state, self, self.model, self.type_name or type(self).__name__, str(self.params.checkpoint))
+            who, where = self.type_name or type(self).__name__, str(self.params.checkpoint)
+            check_weights(state, self, self.model, who, where, config=self._output_cfg())
 
     def _setup(self, in_specs) -> StreamSpec:
         if said := self.check_params():  # whatever the stream, as validate says it behind a device (at channels' line)
@@ -389,7 +399,8 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
     holds a NaN (nan_policy propagate) or overflows the filters (``undecided_nonfinite``), whose window has no signal
     (constant on every channel, or under 0.1 nV: ``undecided_flat``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose window starts before the stream's first sample
-    (``outside_data``), whose code is not in `codes` (``ignored_marker``), or whose
+    (``outside_data``), whose window the signal ended before (``after_end``, said at finish: nodes/dsp/end_drops.py),
+    whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``), signal samples of chunks without a time (t0 NaN) that a gap comes
     after before any time does, or that the next chunk's t0 would stamp before the samples before that gap
     (``untimed_dropped``, as epochs and join: Samples in nodes/models/ssvep_samples.py), every held signal sample at a
@@ -436,6 +447,7 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
         self._skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no trial
         self._bad = BadSegments(ev.labels, p.reject_by_annotation, "ssvep_trial_decoder")
         self._selection = Selection(p.codes, ev.labels)  # `codes` that match no marker: said at the end
+        self._repeats = SameSample()  # two markers in one sample: both decided, said once (dsp/marker_repeats.py)
         self._keep += 2 if self._bad.active else 0  # a trial waiting max_delay for BAD_ markers: its pre-roll held
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
@@ -454,6 +466,7 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
         self._ready = Ready(len(self._freqs))  # decisions to go out, one marker time per chunk
         self._runs_state = RunsState()  # which markers a time reset leaves to the old run (dsp/marker_runs.py)
         self._runs = MarkerRuns(lambda: self._runs_state, self.params.max_delay)
+        self._repeats.forget()  # (a new stream's sample indices)
 
     def state_dict(self):
         return {
@@ -477,6 +490,7 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
         self._check_weights(state)  # (its decisions held were the other weights')
         runs = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
         self._buf, self._ready, self._runs_state = buf, ready, runs
+        self._repeats.forget()
         times = [float(t) for t in state["pending"]]
         codes = [float(c) for c in np.ravel(state.get("pending_codes", ()))]  # (older: none, said as code '?')
         self._pending = list(zip(times, codes if len(codes) == len(times) else [np.nan] * len(times)))
@@ -543,8 +557,11 @@ class SSVEPTrialDecoder(TrialMarkers, TrialDecisions, _SSVEPBase[SSVEPTrialDecod
         self._drop_old(self._selected(self._runs.drop_held()))  # markers of a run whose signal never came
         out = self._decide(final=True)
         self._selection.say(self, "trial decision")
-        if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
+        if self._pending:  # markers whose window the signal never completed: counted and said (dsp/end_drops.py)
             self.count("after_end", len(self._pending))
+            n0, n1 = self._n_delay - self._crops, self._n_delay + self._size + self._crops  # (the DNN's crops too)
+            span = f"marker {n0 / self._rate:+g} s to {n1 / self._rate:+g} s"
+            say_after_end(self, "after_end", "trial", self._pending, self._marker_labels, self._buf.newest, span)
             self._pending = []
         outs = [out, *iter(self._ready.take, {})]
         self.reset()  # the stream is over: the next chunk starts a new one

@@ -12,6 +12,7 @@ from scipy.signal import sosfilt
 
 from ..dsp.bad_segments import BadSegments
 from ..dsp.gap_drops import gap_times, say_gap_drop
+from ..dsp.marker_repeats import SameSample
 from ..dsp.marker_runs import MarkerRuns
 from ..nanpolicy import all_finite
 from .ssvep_flat import is_flat, quiet, say_flat, say_late, say_outside
@@ -43,6 +44,7 @@ class TrialDecisions:
     _score: Callable[[np.ndarray], np.ndarray]
     _ready: Ready
     _marker_labels: dict[int, str]
+    _repeats: SameSample
 
     def _decide(self, final: bool = False):
         b = self._buf
@@ -76,6 +78,7 @@ class TrialDecisions:
                 if not (final or self._bad.known(t_hi, self._marked, ended, seen, maxd)):
                     left.append((t, code))  # a BAD_ segment starting inside the trial may still come
                     continue
+            self._repeats.note(self, b.nearest(t), t, code, self._marker_labels, "trial")  # (marker_repeats.py)
             if lo < first:
                 self.count("short_preroll")
                 lo = first

@@ -11,19 +11,36 @@ the same fingerprint whether the node runs it in float32 or float64 (GLA on the 
 
 A state without the key (saved before it was kept) still loads, with a warning that its weights cannot be checked:
 its shapes are checked as before.
+
+What decides a model's output besides its weights may sit in its checkpoint's JSON config: the DNN SSVEP decoder's
+sub-band edges (its filter memory is of those filters), its frequencies (what a code means), channels, rate and window.
+Two checkpoints of equal weights and edited bands had the same fingerprint, so a state of one went on in the other's
+filters unsaid. Such a node passes that config (`check_weights(..., config=)`) and its state carries CHECKPOINT_KEY:
+"sha256:<16 hex>" of it (`config_fingerprint`) beside WEIGHTS_KEY, whose value is unchanged (a state of the other
+model nodes is as before); a state with the weights' fingerprint but not the config's loads with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import numbers
 from typing import Any
 
 import numpy as np
 
-__all__ = ["WEIGHTS_KEY", "check_weights", "node_fingerprint", "weights_fingerprint"]
+__all__ = [
+    "CHECKPOINT_KEY",
+    "WEIGHTS_KEY",
+    "check_weights",
+    "config_fingerprint",
+    "node_fingerprint",
+    "weights_fingerprint",
+]
 
 WEIGHTS_KEY = "weights"
+CHECKPOINT_KEY = "checkpoint_config"
 _log = logging.getLogger("wavegraph.models")
 
 
@@ -41,6 +58,23 @@ def weights_fingerprint(model: Any) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
+def _numbers_as_floats(value: Any) -> Any:
+    """A JSON config with every number a float (a hand-edited band [6, 72] is the band [6.0, 72.0])."""
+    if isinstance(value, dict):
+        return {str(k): _numbers_as_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_numbers_as_floats(v) for v in value]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def config_fingerprint(config: dict) -> str:
+    """'sha256:<16 hex>' of a checkpoint's config (the parts of it that decide the output), as canonical JSON."""
+    text = json.dumps(_numbers_as_floats(config), sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def node_fingerprint(node: Any, model: Any) -> str:
     """The fingerprint of `model`, computed once per model the node holds (configure() makes a new one)."""
     held = node.__dict__.get("_weights_fingerprint")
@@ -50,9 +84,10 @@ def node_fingerprint(node: Any, model: Any) -> str:
     return held[1]
 
 
-def check_weights(state: dict, node: Any, model: Any, who: str, where: str) -> None:
+def check_weights(state: dict, node: Any, model: Any, who: str, where: str, config: dict | None = None) -> None:
     """ValueError when `state` was saved with weights other than `model`'s (`where`: the node's checkpoint, for the
-    message); a state without the fingerprint is loaded with a warning."""
+    message), or, given the `config` that decides the output with them, with another config (CHECKPOINT_KEY); a state
+    without the fingerprint (or without the config's) is loaded with a warning."""
     saved = state.get(WEIGHTS_KEY)
     if saved is None:
         _log.warning(
@@ -67,4 +102,23 @@ def check_weights(state: dict, node: Any, model: Any, who: str, where: str) -> N
         raise ValueError(
             f"{who} state was saved with other weights ({saved}) than this node's ({here}, {where}): its stream would "
             "continue wrongly, unsaid. Fix: load a state saved by a node with the same weights (checkpoint), or reset()"
+        )
+    if config is None:
+        return
+    saved = state.get(CHECKPOINT_KEY)
+    if saved is None:
+        _log.warning(
+            "%s: the state carries the fingerprint of its weights but not of its checkpoint's config (sub-band edges, "
+            "frequencies, channels; saved before it was kept): loaded with the weights checked only",
+            who,
+        )
+        return
+    here = config_fingerprint(config)
+    saved = str(np.asarray(saved).item()) if isinstance(saved, np.ndarray) else str(saved)
+    if saved != here:
+        raise ValueError(
+            f"{who} state was saved with the same weights but another checkpoint config ({saved}) than this node's "
+            f"({here}, {where}): other sub-band edges, frequencies or channels, so "
+            "its filter memory and decisions held belong to another model and its stream would continue wrongly. Fix: "
+            "load a state saved by a node with the same checkpoint, or reset()"
         )
