@@ -35,8 +35,10 @@ Level: the model was trained on speech at -40 to -15 dBFS and takes quieter spee
       10 dB over the rest of the input (RunOffset: the model reads it as signal; a highpass before it removes it).
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
-State: state_dict() carries a fingerprint of the weights; a state saved with other weights (another checkpoint of
-      the same shapes) is refused at load, naming both (nodes/models/weights_fingerprint.py).
+State: state_dict() carries a fingerprint of the weights and one of the checkpoint's config; a state saved with
+      other weights (another checkpoint of the same shapes), or with the same weights and another config (a mask
+      floor, compression or SNR setting edited in its JSON), is refused at load, naming both
+      (nodes/models/weights_fingerprint.py).
 torch is imported in configure(), not at module import.
 """
 
@@ -67,7 +69,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
 from .enhancer_level import InputGain, RunOffset, loudest_dbfs, suggested_input_gain
-from .weights_fingerprint import WEIGHTS_KEY, check_weights, node_fingerprint
+from .weights_fingerprint import CHECKPOINT_KEY, WEIGHTS_KEY, check_weights, config_fingerprint, node_fingerprint
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -312,6 +314,7 @@ class EnhancerNode(Node[EnhancerParams]):
             "n_in": self.n_in,
             "gain": self.gain.state_dict(),
             WEIGHTS_KEY: node_fingerprint(self, self.model),  # a state of other weights is refused at load
+            CHECKPOINT_KEY: config_fingerprint(self.model.cfg.to_dict()),  # or of another mask floor, compression...
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -331,7 +334,7 @@ class EnhancerNode(Node[EnhancerParams]):
             finite_state(np.asarray(state["model"][k]), f"enhancer state 'model.{k}'")  # NaN: every output NaN
         p = self.params  # (after the shapes: a state of another config is said as such)
         where = f"random_init seed {p.seed}" if p.random_init else p.checkpoint or shipped_checkpoint()
-        check_weights(state, self, self.model, "enhancer", where)
+        check_weights(state, self, self.model, "enhancer", where, config=self.model.cfg.to_dict())
         pending, held, nan_pending = self._saved_buffers(state)
         self.gain.load_state_dict(state.get("gain"))  # (checked whole before it takes anything, as the rest here)
         self.state = {

@@ -13,7 +13,8 @@ A state without the key (saved before it was kept) still loads, with a warning t
 its shapes are checked as before.
 
 What decides a model's output besides its weights may sit in its checkpoint's JSON config: the DNN SSVEP decoder's
-sub-band edges (its filter memory is of those filters), its frequencies (what a code means), channels, rate and window.
+sub-band edges (its filter memory is of those filters), its frequencies (what a code means), channels, rate and window;
+the enhancer's mask floor, compression and SNR-adaptive settings.
 Two checkpoints of equal weights and edited bands had the same fingerprint, so a state of one went on in the other's
 filters unsaid. Such a node passes that config (`check_weights(..., config=)`) and its state carries CHECKPOINT_KEY:
 "sha256:<16 hex>" of it (`config_fingerprint`) beside WEIGHTS_KEY, whose value is unchanged (a state of the other
@@ -108,8 +109,8 @@ def check_weights(state: dict, node: Any, model: Any, who: str, where: str, conf
     saved = state.get(CHECKPOINT_KEY)
     if saved is None:
         _log.warning(
-            "%s: the state carries the fingerprint of its weights but not of its checkpoint's config (sub-band edges, "
-            "frequencies, channels; saved before it was kept): loaded with the weights checked only",
+            "%s: the state carries the fingerprint of its weights but not of its checkpoint's config (saved before it "
+            "was kept): loaded with the weights checked only",
             who,
         )
         return
@@ -118,7 +119,8 @@ def check_weights(state: dict, node: Any, model: Any, who: str, where: str, conf
     if saved != here:
         raise ValueError(
             f"{who} state was saved with the same weights but another checkpoint config ({saved}) than this node's "
-            f"({here}, {where}): other sub-band edges, frequencies or channels, so "
-            "its filter memory and decisions held belong to another model and its stream would continue wrongly. Fix: "
+            f"({here}, {where}): values beside the weights that decide the output differ (an SSVEP DNN's sub-band "
+            "edges, frequencies or channels; an enhancer's mask floor, compression or SNR settings), so its state "
+            "belongs to another model and its stream would continue wrongly. Fix: "
             "load a state saved by a node with the same checkpoint, or reset()"
         )
