@@ -143,8 +143,12 @@ def plot_curve(csv_path: Path, png_path: Path) -> None:
     ax[1].grid(alpha=0.3)
     fig.tight_layout()
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
+    from wavegraph.figure_file import save_figure
+
+    try:  # whole or not at all: a full disk left a 0-byte picture in place of the earlier one
+        save_figure(fig, png_path, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _diverged(step: int, rows: list, args: argparse.Namespace, log) -> int:
@@ -181,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and (first := seen.setdefault(path.expanduser().resolve(), option)) != option:
             ap.error(
                 f"{option} {path} is the file of {first} too: one would be written over the other; name them apart"
+            )
+    kind = args.plot.suffix.lower().lstrip(".") if args.plot else ""
+    if kind:  # `--plot c.txt`: matplotlib's ValueError after the training, its final save and summary lost
+        from matplotlib.figure import Figure
+
+        if kind not in (kinds := Figure().canvas.get_supported_filetypes()):
+            ap.error(
+                f"--plot {args.plot}: .{kind} is no picture format matplotlib writes; give .png (or .{', .'.join(kinds)})"
             )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

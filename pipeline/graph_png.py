@@ -103,7 +103,9 @@ def draw_graph(graph, out: str | Path) -> Path:
     ax.axis("off")
     ax.set_title(graph.config.name or Path(graph.config.file).name)
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    from wavegraph.figure_file import save_figure
+
+    try:  # whole or not at all: a full disk left a 0-byte picture in place of the earlier one
+        return save_figure(fig, out, dpi=DPI)
+    finally:
+        plt.close(fig)

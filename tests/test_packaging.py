@@ -225,6 +225,8 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
                         or m == "torch")
         used = {"wavegraph.nodes.dsp.filters", "wavegraph.nodes.io.recorder", "wavegraph.nodes.sim.synthetic",
                 "wavegraph.nodes.io.record_formats",  # the recorder's formats (numpy only; mne when writing FIF)
+                "wavegraph.nodes.io.record_target",  # and which format a path names (numpy only)
+                "wavegraph.nodes.io.column_labels",  # and a CSV header's column labels (the spec only)
                 "wavegraph.nodes.io.edf_writer",  # its EDF/BDF writer (numpy only)
                 "wavegraph.nodes.io.chunk_times",  # and where its markers go (numpy only)
                 "wavegraph.nodes.io.marker_codes",  # and the gap's marker names (re only)

@@ -18,7 +18,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..channel_kinds import say_named_not_eeg, trigger_positions
-from ..channel_names import position
+from ..channel_names import position, spelt
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
 from .reference_kind import MEG_TYPES, NOT_IN_REFERENCE, REFERENCE_TYPES, reference_kind, refuse_no_eeg  # noqa: F401
@@ -61,8 +61,8 @@ def _channel_index(spec: StreamSpec, names, what: str, types: bool) -> list[int]
         elif name not in available and types and (typed := _of_type(spec, str(name), what)) is not None:
             out.extend(typed)  # pick: [eeg] (as MNE's raw.pick('eeg')): was "unknown channel 'eeg'"
         elif name not in available:
-            same = [a for a in available if a.casefold() == str(name).casefold()]
-            hint = f"did you mean {same[0]!r}? (names are case-sensitive); " if len(same) == 1 else ""
+            same = spelt([str(name)], available)  # 'c3', or 'C3' of PhysioNet's 'C3..' (only the case was said)
+            hint = f"did you mean {same[str(name)]!r}? (names are written as the stream spells them); " if same else ""
             raise SpecError(f"{what}: unknown channel {name!r}", f"{hint}available channels: {', '.join(available)}")
         else:
             out.append(available.index(name))

@@ -57,6 +57,8 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 from wavegraph.pipeline.state import rows
 
+from .log_floor import say_floored
+
 _log = logging.getLogger("wavegraph.align")
 
 _REAL_OF = {"complex64": "float32", "complex128": "float64"}
@@ -156,7 +158,8 @@ class Magnitude(_Stateless[MagnitudeParams]):
         y = np.abs(z).astype(self._dtype, copy=False)
         if p.power != 1.0:
             y = y ** self._dtype.type(p.power)
-        if p.log:
+        if p.log:  # (values the floor cuts, not silence, are counted and said once: dsp/log_floor.py)
+            say_floored(self, y, self._dtype.type(p.floor))
             y = np.log10(np.maximum(y, self._dtype.type(p.floor)))
         return y
 

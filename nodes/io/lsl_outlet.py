@@ -31,6 +31,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError
 
+from .column_labels import column_labels
 from .lsl_info import MARKER_TYPE, describe_streams, import_pylsl, resolve
 from .lsl_units import channel_units
 
@@ -99,13 +100,13 @@ class LslOutlet(Sink[LslOutletParams]):
             stype = p.type or ("EEG" if types == {"eeg"} else "Audio" if types == {"audio"} else "Signal")
             info = pylsl.StreamInfo(p.name, stype, n, float(spec.rate), fmt, p.source_id or f"wavegraph-{p.name}")
             channels = info.desc().append_child("channels")
-            names = spec.channel_names or tuple(f"ch{i}" for i in range(n))
-            units = channel_units(spec.units, spec.channel_types, n)  # MNE-LSL's words; "SI" is none of them
+            names, col_types = column_labels(spec, n)  # an stft's frames: "O1:12.5Hz" (names[i] was an IndexError)
+            units = channel_units(spec.units, col_types, n)  # MNE-LSL's words; "SI" is none of them
             for i in range(n):
                 ch = channels.append_child("channel")
                 ch.append_child_value("label", names[i])
-                if spec.channel_types:
-                    ch.append_child_value("type", spec.channel_types[i])
+                if col_types:
+                    ch.append_child_value("type", col_types[i])
                 if unit := units[i]:
                     ch.append_child_value("unit", unit)
         self._info = info

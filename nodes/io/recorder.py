@@ -254,6 +254,9 @@ class Recorder(Sink[RecorderParams]):
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
+        existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
+        if not existing.is_dir() or not can_write_in(existing):  # first: 'already exists' offered fixes that fail there
+            raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
         if self.spill_path.exists() and not self.params.overwrite and not empty_marker_spill(self.spill_path):
             raise SpecError(
                 f"recorder: {self.spill_path} holds an unfinished recording",
@@ -273,9 +276,6 @@ class Recorder(Sink[RecorderParams]):
                 "or set overwrite: true (it is deleted)",
             )
         check_overwrite(self.path, self.format)  # a read-only WAV/CSV, written in place (overwrite: true)
-        existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
-        if not existing.is_dir() or not can_write_in(existing):
-            raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
 
     def _bids_entities(self) -> dict:
         keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
@@ -539,13 +539,13 @@ class Recorder(Sink[RecorderParams]):
                         )
                         logging.getLogger("wavegraph.recorder").error("%s", said)
                         raise OSError(e.errno, said) from e
+                kept = self.params.chunk_log or gaps_unmarked(self.path, self.format, self._gaps, self.spec.rate)
+                if not kept:  # the file is complete: the crash-recovery log has done its job (before the BIDS copy,
+                    self.chunks_path.unlink(missing_ok=True)  # as recover: one that failed left it for good)
                 if self.bids is not None:  # (failed: what the copy needs kept for `wavegraph recover`; bids_pending)
                     from .bids_pending import copy_into_bids
 
                     self.bids_file = copy_into_bids(self.path, self._bids_entities(), self.spec, say=False)
-                kept = self.params.chunk_log or gaps_unmarked(self.path, self.format, self._gaps, self.spec.rate)
-                if not kept:  # the file is complete: the crash-recovery log has done its job
-                    self.chunks_path.unlink(missing_ok=True)
             elif self._spill is not None:  # a spill locked for the markers, and no sample came
                 self._spill.close()
                 if empty_marker_spill(self.spill_path):
