@@ -23,7 +23,7 @@ system-deps:
 setup: $(STAMP) system-deps
 
 run: setup
-	$(BIN)/python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
+	$(BIN)/wavegraph datasets fetch eegmmidb-s001r02
 	$(BIN)/wavegraph run configs/default.yaml --speed max --set rec.overwrite=true  # the demo may be re-run
 
 # PYTHONDONTWRITEBYTECODE (set on some VMs) would make every worker process the tests start compile the package

@@ -252,6 +252,13 @@ def _commands() -> dict:
     return {ep.name: ep for ep in importlib.metadata.entry_points(group="wavegraph.commands")}
 
 
+def cmd_datasets(args) -> int:
+    """`wavegraph datasets list|fetch NAME`: python -m wavegraph.pipeline.datasets under the command's name."""
+    from .datasets import main as datasets_main
+
+    return datasets_main(list(args.rest), prog="wavegraph datasets")
+
+
 def cmd_plugin(args) -> int:
     """`devices`, `bench NAME` and `train NAME` run commands that live above the runtime (nodes, models,
     benchmarks); they are found by name in the entry-point group wavegraph.commands."""
@@ -300,7 +307,14 @@ def cmd_plugin(args) -> int:
         return 1
 
 
-PASSTHROUGH = ("keys", "batch", "plot", "recover", "devices")  # commands whose own parser reads every argument
+PASSTHROUGH = (
+    "keys",
+    "batch",
+    "plot",
+    "recover",
+    "devices",
+    "datasets",
+)  # commands whose own parser reads every argument
 
 
 def _passthrough(argv: list[str] | None) -> argparse.Namespace | int | None:
@@ -467,6 +481,10 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser("recover", help="finish recordings whose process was killed (from their .spill)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser(
+        "datasets", help="the real recordings the docs use: `list`, `fetch NAME` (cached)", add_help=False
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     for name, help_ in (
         ("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
         ("train", "train a model from data"),
@@ -499,6 +517,7 @@ def _main(argv: list[str] | None = None) -> int:
         "recover": cmd_plugin,
         "batch": cmd_batch,
         "keys": cmd_keys,
+        "datasets": cmd_datasets,
         "bench": cmd_plugin,
         "train": cmd_plugin,
     }

@@ -342,9 +342,9 @@ def _root(value: str) -> Path:
     return Path(value)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.pipeline.datasets") -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m wavegraph.pipeline.datasets", description=__doc__.split("\n")[0] if __doc__ else None
+        prog=prog, description=__doc__.split("\n")[0] if __doc__ else None
     )
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")

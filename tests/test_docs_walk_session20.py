@@ -179,7 +179,7 @@ def test_a_train_or_bench_command_without_torch_says_what_to_install(monkeypatch
 
 
 def test_the_data_set_list_keeps_its_columns(capsys):
-    """docs/yaml.md: `python -m wavegraph.pipeline.datasets list` names the packaged recordings for `dataset:NAME`.
+    """docs/yaml.md: `wavegraph datasets list` names the packaged recordings for `dataset:NAME`.
     Names longer than 20 characters (pyedflib-generator-edf, bsn-eeg-closed-open-eyes) pushed their package and
     description out of line with the others'."""
     from wavegraph.pipeline.datasets import DATASETS, main
