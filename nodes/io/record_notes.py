@@ -111,8 +111,8 @@ def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
     at = ", ".join(f"{g / rate:.6g} s" if rate else f"row {g}" for g in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
     logging.getLogger("wavegraph.recorder").warning(
         "recorder: %s holds its samples back to back and cannot mark the %d gap(s) in the stream (samples missing, "
-        "at %s of the file): their chunk times are kept in %s.chunks.csv (t0 of each chunk); record to _raw.fif or "
-        ".edf/.bdf to have them marked, or .csv for a time column",
+        "at %s of the file): their chunk times are kept in %s.chunks.csv (t0 of each chunk); record a signal to "
+        "_raw.fif or .edf/.bdf to have them marked, or any stream (features too) to .csv for a time column",
         path.name,
         len(gaps),
         at,
