@@ -315,11 +315,20 @@ class EdgeSecurity:
                 server_public = _load(path, f"{self.where}: the server key of edge {edge}'s receiver", False)[0]
             else:
                 server_public = self._key("server_key", False)[0]
+                path = _resolve(self.paths["server_key"], self.base_dir)
             public, secret = self._key("client_key", True)
+            client = _resolve(self.paths["client_key"], self.base_dir)
+            # what a send without a timeout says when the receiver refuses this sender (EdgeSender._wait_room)
+            note = (
+                f"this sender ({self.where}) holds the server key {path} and the client key {client}: the receiver "
+                "must bind with that server key's secret half (its security.server_key) and accept this client key's "
+                "public half (security.clients, or its default) (docs/multihost.md)"
+            )
 
             def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> str | None:
                 sock.curve_serverkey = server_public
                 sock.curve_publickey, sock.curve_secretkey = public, secret
+                return note
 
         return setup
 

@@ -61,6 +61,11 @@ def normalize_endpoint(endpoint: str) -> str:
         host, colon, port = rest.rpartition(":")
         if not colon or not port:
             raise ValueError(f"endpoint {endpoint!r} has no port; write tcp://HOST:PORT (or PORT '*' to bind any)")
+        if port != "*" and not (port.isascii() and port.isdigit() and int(port) <= 65535):  # (libzmq took 99999 as
+            raise ValueError(  # 34463, its low 16 bits, and 65536 as 0: a bind to whatever port was free)
+                f"endpoint {endpoint!r}: port {port!r} is not a TCP port; write one of 1 to 65535, or '*' (or 0) to "
+                "bind any free one"
+            )
         return tcp_endpoint(port, host or None)
     if not rest:
         raise ValueError(f"endpoint {endpoint!r} has no path")

@@ -132,6 +132,21 @@ class EdgeReceiver(_Endpoint):
             last = self._last = wire.header_of(*last)
         return last  # pyright: ignore[reportReturnType]  # bytes was replaced just above
 
+    def has_pending(self) -> bool:
+        """True when recv(timeout=0) has a chunk without reading the socket: the rest of a batch, or what a drop_oldest
+        receiver's thread has queued."""
+        return bool(self._backlog or self._queue)
+
+    def wait_handles(self) -> list | None:
+        """What to poll for POLLIN (zmq.Poller.register) to wait for this receiver's next message along with other
+        receivers' (pipeline.wait_inputs): its socket; [] for a drop_oldest receiver, whose own thread reads the socket
+        (look at has_pending() again soon); None when a message is there now. Call end_wait() after the poll (a
+        shared-memory edge arms its bell here)."""
+        return [] if self._thread is not None else [self._sock]
+
+    def end_wait(self) -> None:
+        """After a poll on wait_handles(): disarm what it armed."""
+
     def count_refused(self) -> int:
         """Count the handshakes a CURVE receiver's socket refused before its ZAP handler was asked (see _refused);
         the count so far (`refused_peers`). A drop_oldest receiver's thread counts them itself while it runs."""

@@ -69,21 +69,15 @@ each written by one side at a time (writing and full: the sender; free: the rece
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import mmap
 import os
-import platform
-import struct
-import time
-import weakref
+import select
 
 import numpy as np
-import zmq
 
 from . import wire
 from .chunk import Chunk
-from .lane import SPIN_AFTER_S, SPIN_S, Lane, LaneError, spin, wait_until
+from .lane import Lane, wait_until
 from .segments import (
     SHM_DIR_ENV,
     Ring,
@@ -94,11 +88,30 @@ from .segments import (
     shm_dir,
     shm_prefix,
 )
-from .transport import EdgeReceiver, EdgeSender
+from .shm_receiver import (  # the receiving end and the ref's format: importable from here as before
+    _FREE,
+    _FULL,
+    _REF,
+    _WRITING,
+    MAGIC,
+    MAX_SLOT_BYTES,
+    MAX_SLOTS,
+    NOTIFY_FIRST,
+    REF_BYTES,
+    VERSION,
+    WRITE_WAIT_S,
+    ShmEdgeReceiver,
+)
+from .transport import EdgeSender, EdgeUnreachable
 
-__all__ = [  # the segment helpers live in pipeline.segments
+__all__ = [  # the segment helpers live in pipeline.segments, the receiving end and the ref in pipeline.shm_receiver
+    "MAGIC",
+    "NOTIFY_FIRST",
+    "REF_BYTES",
     "SHM_DIR_ENV",
     "SHM_MIN_BYTES",
+    "VERSION",
+    "WRITE_WAIT_S",
     "ShmEdgeReceiver",
     "ShmEdgeSender",
     "remove_segments",
@@ -114,22 +127,8 @@ SHM_MIN_BYTES = 64 * 1024  # auto selection: payloads from this size use the rin
 MIN_SLOT = 4096  # a page: payloads too large for the lane but small take small slots
 RING_BYTES = 256 * 1024 * 1024  # at most this much per ring (but always at least 2 slots)
 EXTRA_SLOTS = 4  # slots beyond the queue: the receiver frees a slot only when its chunk is gone
-MAX_SLOTS = 1 << 16
-MAX_SLOT_BYTES = 1 << 31
-MAGIC = b"WGSM"
-VERSION = 1
-_REF = struct.Struct("<4sB3xIIIQQ4x")  # magic, version, generation, slots, slot, slot size, payload bytes
-REF_BYTES = _REF.size  # 40
-_FREE, _FULL, _WRITING = 0, 1, 2
-# Notify first, then copy (x86 only: its stores become visible in program order, so a receiver that sees
-# a slot's state byte say full also sees the bytes written before it; elsewhere the copy goes first and
-# the notification's system call is the barrier). The receiver of an early notification waits for the
-# state to turn full, so the ZeroMQ hop and the copy overlap.
-NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 BEHIND_BLOCKS = 4  # a batching sender holds small chunks once its receiver is this many lane blocks behind
-WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification:
-# well inside the parent's drain (DRAIN_S + STOP_GRACE_S) after a sender killed mid-copy, so the receiver still
-# finishes its files; a sender preempted mid-copy for over a second costs that chunk (counted shm_state)
+GONE_CHECK_S = 0.1  # a send that waits for ever looks this often whether the lane's receiver is gone
 
 
 class ShmEdgeSender(EdgeSender):
@@ -277,7 +276,7 @@ class ShmEdgeSender(EdgeSender):
         if lane is None or not held:
             return super().flush(timeout)
         message = held[0] if len(held) == 1 else wire.encode_batch(held)
-        if not lane.wait(lambda: lane.room(len(message)), timeout):
+        if not self._lane_wait(lane, lambda: lane.room(len(message)), timeout):
             return False
         lane.put(message)
         held.clear()
@@ -296,7 +295,7 @@ class ShmEdgeSender(EdgeSender):
         drop = self.policy == "drop_oldest" and not eos
         lane = self._lane
         wait = 0.0 if drop else timeout
-        if lane.wait(ready, wait) if lane is not None else wait_until(ready, wait):
+        if self._lane_wait(lane, ready, wait) if lane is not None else wait_until(ready, wait):
             return True
         if drop:
             self.counters["dropped_full"] += 1
@@ -304,6 +303,21 @@ class ShmEdgeSender(EdgeSender):
         else:
             self.counters["timeouts"] += 1
         return False
+
+    def _lane_wait(self, lane: Lane, ready, timeout: float | None) -> bool:
+        """lane.wait(ready, timeout); a wait for ever (None) raises EdgeUnreachable once the receiver is gone
+        (closed, or its process ended: nobody reads the lane's bell), as nothing would end it (a restarted
+        receiver makes a lane of its own: reconnect())."""
+        if timeout is not None:
+            return lane.wait(ready, timeout)
+        while not lane.wait(ready, GONE_CHECK_S):
+            if _reader_gone(lane.bell):
+                raise EdgeUnreachable(
+                    f"edge {self.name}: its receiver is gone (closed, or its process ended) and the shared-memory "
+                    "lane has no room: a send without a timeout would wait for ever; fix: send with a timeout "
+                    "(False: not sent), or reconnect() to the receiver that replaces it"
+                )
+        return True
 
     def _slot(self, ring: Ring, eos: bool, timeout: float | None) -> int:
         """The lowest free slot of `ring`, waiting for one under the policy (see _room); -1 if none."""
@@ -366,233 +380,14 @@ class ShmEdgeSender(EdgeSender):
             self._lane = None
 
 
+def _reader_gone(bell: int) -> bool:
+    """Whether a FIFO's write end has no reader left (poll says POLLERR): the lane's receiver is gone."""
+    poll = select.poll()
+    poll.register(bell, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poll.poll(0))
+
+
 def _close(ring: Ring) -> bool:
     ring.unlink()
     ring.close()
     return False
-
-
-class ShmEdgeReceiver(EdgeReceiver):
-    """An EdgeReceiver that also takes payloads from its edge's shared-memory ring (see the module
-    docstring). Counters add shm_received and shm_copied; the slots nodes still hold are the keys of
-    _held (a ref to one of them is rejected as shm_state)."""
-
-    def __init__(self, endpoint: str, spec, *, shm: str, zero_copy: bool = True, **kw):
-        self.shm_prefix = shm
-        self.zero_copy = zero_copy
-        self._rings: dict[int, Ring] = {}
-        self._held: dict[tuple[str, int], weakref.ref] = {}
-        self._shm_fast: tuple | None = None  # see _accept_fast: header length, stream_key parts, shape, dtype, bytes
-        self._lane: Lane | None = None
-        self._last_take = 0.0  # perf_counter of the last message taken from the lane (see _wait)
-        super().__init__(endpoint, spec, **kw)  # calls _setup; a drop_oldest receiver's thread starts here
-        self.counters.setdefault("shm_received", 0)
-        self.counters.setdefault("shm_copied", 0)
-
-    def _setup(self) -> None:
-        """Make the edge's lane (x86 only, see NOTIFY_FIRST) and wait on its bell and the socket."""
-        if not NOTIFY_FIRST:
-            return
-        try:
-            self._lane = Lane.create(shm_dir(), self.shm_prefix, self.maxlen)
-        except OSError as e:
-            log.warning("edge %s: no shared-memory lane (%s); messages go over ZeroMQ", self.name, e)
-            return
-        self._poller = zmq.Poller()
-        self._poller.register(self._sock, zmq.POLLIN)
-        self._poller.register(self._lane.bell, zmq.POLLIN)
-
-    def _next(self, flags: int):
-        """As EdgeReceiver._next, the lane first: its messages come before any sent over ZeroMQ (a
-        sender goes over ZeroMQ only once the lane is empty, and never back)."""
-        lane = self._lane
-        if lane is None:
-            return super()._next(flags)
-        while True:
-            try:
-                message = lane.take()
-            except LaneError as e:
-                self._reject(wire.WireError("lane", str(e)))
-                return None
-            if message is not None:
-                self._last_take = time.perf_counter()
-                return self._take_message(message)
-            try:
-                return super()._next(zmq.NOBLOCK)
-            except zmq.Again:
-                if flags & zmq.NOBLOCK:
-                    raise
-            self._wait(-1)
-
-    def _wait(self, timeout_ms: int) -> bool:
-        lane = self._lane
-        if lane is None or not timeout_ms:  # recv(timeout=0): a look, no sleep, so no bell to arm (a syscall)
-            return lane is not None and lane.ready() or super()._wait(timeout_ms)
-        if time.perf_counter() - self._last_take < SPIN_AFTER_S and spin(lane.ready, SPIN_S):
-            return True
-        if lane.sleepy():  # a message came after all
-            return True
-        try:
-            return bool(self._poller.poll(timeout_ms))
-        finally:
-            lane.awake()
-
-    def _rest(self, first: bytes):
-        if len(first) > REF_BYTES and first.startswith(MAGIC):  # a notification in one frame: ref + header
-            return first
-        return super()._rest(first)
-
-    def _accept(self, frames):
-        # A notification is the 40-byte ref then the wire header: one frame (bytes, see _rest: what the
-        # sender sends) or two. A wire message starts with wire.MAGIC, and a wire header alone is at
-        # least 52 bytes, so magic and length tell them apart.
-        if type(frames) is bytes:
-            if not frames.startswith(MAGIC):
-                return super()._accept(frames)
-            ref, head = frames, frames[REF_BYTES:]
-        elif len(frames) == 2 and len(frames[0]) == REF_BYTES:
-            ref, head = frames
-        else:
-            return super()._accept(frames)
-        try:
-            ring, slot, view = self._slot(ref)
-        except wire.WireError as e:
-            self._reject(e)
-            if type(frames) is bytes:  # read as one frame: drop the rest of its message too
-                self._discard_rest()
-            return None
-        item = self._accept_fast(head, view)
-        if item is None:
-            item = super()._accept([head, view])
-            if item is not None and type(head) is bytes and not head[5]:  # flags 0: cache the layout
-                data = item[0].data
-                self._shm_fast = (len(head), *wire.stream_key(head), data.shape, data.dtype, data.nbytes)
-        if item is None and type(frames) is bytes:
-            self._discard_rest()
-        if item is not None and self.zero_copy and len(self._held) < ring.slots // 2:
-            key = (ring.path, slot)
-            self._held[key] = weakref.ref(view, _releaser(self._held, key, ring.mm, slot, self._lane))
-        else:
-            if item is not None:  # half the ring is still referenced (or zero_copy is off): copy out
-                chunk = item[0]
-                chunk.data = chunk.data.copy()
-                chunk.data.setflags(write=False)
-                self.counters["shm_copied"] = self.counters.get("shm_copied", 0) + 1
-            del view
-            ring.mm[slot] = _FREE
-            if self._lane is not None:
-                self._lane.freed()
-        if item is not None:  # get(): a drop_oldest receiver's thread may be here before __init__ ends
-            self.counters["shm_received"] = self.counters.get("shm_received", 0) + 1
-        return item
-
-    def _accept_fast(self, head, view: np.ndarray):
-        """The notification's header and slot as a chunk without wire.decode, when the header equals,
-        in every byte decode checks (length; bytes 0-12: magic, version, flags 0, dtype, ndim, spec id;
-        the shape), the last one that passed all of them with a payload of this size, and is next in
-        sequence (as EdgeReceiver._take_fast); None otherwise: the full path decides."""
-        fast = self._shm_fast
-        if (
-            fast is None
-            or type(head) is not bytes
-            or len(head) != fast[0]
-            or view.nbytes != fast[5]
-            or not head.startswith(fast[1])
-            or not head.startswith(fast[2], wire.HEADER_FIXED_BYTES)
-        ):
-            return None
-        seq, t0, origin_ns, _, _ = wire.unpack_tail(head, wire.PREFIX_BYTES)
-        if seq != self._next_seq or t0 - t0 != 0.0:  # out of order, or t0 NaN/inf: the full path decides
-            return None
-        self._next_seq, self._after_eos = seq + 1, -1
-        data = np.ndarray(fast[3], fast[4], view)  # a view of the slot, as decode makes it
-        data.setflags(write=False)
-        counters = self.counters
-        counters["received"] += 1
-        counters["bytes"] += fast[5]
-        return Chunk(data, t0, seq, False, False, origin_ns), head
-
-    def _slot(self, ref) -> tuple[Ring, int, np.ndarray]:
-        magic, version, gen, slots, slot, slot_bytes, n = _REF.unpack_from(ref)
-        if magic != MAGIC:
-            raise wire.WireError("shm_ref", f"magic {bytes(magic)!r}; expected {MAGIC!r}")
-        if version != VERSION:
-            raise wire.WireError("shm_ref", f"shared-memory ref version {version}; this build reads {VERSION}")
-        if not (0 < slots <= MAX_SLOTS and slot < slots and 0 < slot_bytes <= MAX_SLOT_BYTES and n <= slot_bytes):
-            raise wire.WireError("shm_ref", f"ref out of range: slot {slot}/{slots}, {n} of {slot_bytes} bytes")
-        if n > self.max_bytes:
-            raise wire.WireError("oversized", f"payload of {n} bytes; the limit is {self.max_bytes}")
-        ring = self._rings.get(gen)
-        if ring is None:
-            ring = self._map(gen, slots, slot_bytes)
-        elif ring.slots != slots or ring.slot_bytes != slot_bytes:
-            raise wire.WireError("shm_ref", f"ref of generation {gen} does not match its ring")
-        mm = ring.mm
-        state = mm[slot]
-        if state == _WRITING:  # an early notification (NOTIFY_FIRST): the sender is still copying
-            state = _wait_written(mm, slot)
-        if state != _FULL:
-            what = "was not written in time" if state == _WRITING else "is not full"
-            raise wire.WireError("shm_state", f"slot {slot} of generation {gen} {what}")
-        if (ring.path, slot) in self._held:  # a duplicate or forged ref: its view's death would free the slot
-            raise wire.WireError("shm_state", f"slot {slot} of generation {gen} is still held by a node")
-        return ring, slot, np.frombuffer(mm, np.uint8, n, ring.offset + slot * slot_bytes)
-
-    def _map(self, gen: int, slots: int, slot_bytes: int) -> Ring:
-        if self._rings and gen <= max(self._rings):
-            raise wire.WireError("shm_ref", f"generation {gen} is older than the edge's rings")
-        path = os.path.join(shm_dir(), f"{self.shm_prefix}-g{gen}")
-        try:
-            ring = Ring(path, slots, slot_bytes, create=False)
-        except (OSError, ValueError) as e:
-            raise wire.WireError("shm_segment", f"cannot map {path}: {e}") from None
-        ring.unlink()  # both ends have it mapped: the name is no longer needed, nothing can leak
-        for old_gen, old in list(self._rings.items()):  # older generations: the sender has moved on
-            if not old.busy():
-                del self._rings[old_gen]
-                old.close()
-        self._rings[gen] = ring
-        return ring
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        super().close()
-        for ring in self._rings.values():
-            ring.close()
-        self._rings.clear()
-        if self._lane is not None:
-            self._lane.close()
-        remove_segments(self.shm_prefix)  # rings made after the last one mapped: nobody will read them
-
-
-def _wait_written(mm: mmap.mmap, slot: int) -> int:
-    """The slot's state once it is no longer being written (or still _WRITING after WRITE_WAIT_S: a sender
-    killed mid-copy): spin for the first 200 us (a 1 MiB copy takes 35-50 us), then yield, then sleep."""
-    t0 = time.perf_counter()
-    pause = 20e-6
-    while True:
-        state = mm[slot]
-        if state != _WRITING:
-            return state
-        waited = time.perf_counter() - t0
-        if waited < 200e-6:
-            continue
-        if waited >= WRITE_WAIT_S:
-            return state
-        if waited < 2e-3:
-            os.sched_yield()
-        else:
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
-
-
-def _releaser(held: dict, key: tuple[str, int], mm: mmap.mmap, slot: int, lane: Lane | None):
-    def release(_ref) -> None:
-        held.pop(key, None)
-        with contextlib.suppress(ValueError):  # the mapping was closed (the receiver is gone)
-            mm[slot] = _FREE
-            if lane is not None:  # a sender waiting for a slot sleeps on the lane's room bell
-                lane.freed()
-
-    return release

@@ -29,7 +29,9 @@ Flow policies (`policy=`), with the queue bound they declare:
 * "block": back-pressure. The sender's send high-water mark is `hwm` and the receiver's receive
   high-water mark is `maxlen`; when both queues are full (plus what the OS socket buffers hold),
   `send()` blocks until the consumer catches up, or until `timeout` (then returns False, seq not
-  consumed, nothing lost: the caller may retry). Nothing is dropped.
+  consumed, nothing lost: the caller may retry). Nothing is dropped. Without a timeout, a sender whose
+  handshakes the receiver refuses (CURVE: another server key, a client key not accepted; CURVE at one
+  end only) raises EdgeUnreachable, naming the cause and its key files, instead of waiting for ever.
   With `batch=True` (the multi-process runner's senders), small chunks (one-frame, of the stream's
   usual layout) that find the pipe full are first held by the sender, up to BATCH_MAX (16, at most
   `hwm`) of them and BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
@@ -105,7 +107,7 @@ from .endpoints import (
     resolve_spec_id,
     tcp_endpoint,
 )
-from .receiver import EdgeReceiver
+from .receiver import EdgeReceiver, _monitor
 from .spec import StreamSpec
 
 __all__ = [  # the endpoint helpers live in pipeline.endpoints, the receiver in pipeline.receiver; both import from here
@@ -117,6 +119,7 @@ __all__ = [  # the endpoint helpers live in pipeline.endpoints, the receiver in 
     "POLICIES",
     "EdgeReceiver",
     "EdgeSender",
+    "EdgeUnreachable",
     "free_tcp_port",
     "ipc_endpoint",
     "max_frame_bytes",
@@ -128,7 +131,21 @@ COPY_THRESHOLD = 64 * 1024  # payloads at least this large are sent zero-copy
 ONE_FRAME_MAX = 16 * 1024  # payloads smaller than this go as one frame (header + payload, wire.encode_one)
 BATCH_BYTES = 64 * 1024  # a batching sender holds at most this much while its pipe is full
 BATCH_MAX = 16  # and at most this many chunks (nor more than hwm)
+REFUSALS_S = 0.1  # a send that waits for ever looks this often whether the receiver refused the handshake
+NO_DETAIL_REFUSALS = 3  # handshakes the receiver closed in a row (no cause said: another server key) that are a refusal
 log = logging.getLogger("wavegraph.transport")
+_HANDSHAKE_EVENTS = (
+    zmq.EVENT_HANDSHAKE_SUCCEEDED
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
+
+
+class EdgeUnreachable(ConnectionError):
+    """A send (or flush) that waits for ever (no timeout) cannot end: the receiver refused this sender's handshake
+    (CURVE: another server key, a client key it does not accept, or CURVE at one end only), or, on a shared-memory
+    edge, the receiver is gone. The message names the cause and the key files to check."""
 
 
 class EdgeSender(_Endpoint):
@@ -168,25 +185,76 @@ class EdgeSender(_Endpoint):
         self.batch = batch and policy == "block"  # may hold small chunks while the pipe is full (see flush)
         self._sock.setsockopt(zmq.SNDHWM, int(hwm))
         self._sock.setsockopt(zmq.LINGER, self.linger_ms)
-        # Watch the handshake, so that wait_connected() can tell when the receiver is really there.
-        self._monitor = None if bind else self._sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        # Watch the handshake, so that wait_connected() can tell when the receiver is really there, and a send that
+        # waits for ever, when it refuses this sender (unbounded: libzmq's I/O thread sends the events blocking;
+        # inproc has no handshake).
+        self._monitor = None if bind or endpoint.startswith("inproc://") else _monitor(self._sock, _HANDSHAKE_EVENTS)
         self.connected = bind
+        self.refusals: dict[str, int] = {}  # handshakes the receiver refused, by cause (until one succeeds)
         self._attach(endpoint)
 
     def wait_connected(self, timeout: float) -> bool:
         """True once the connection to the receiver has completed its handshake (frames sent from now
-        on reach it; before, a drop_oldest sender could drop them as 'full'). False after `timeout` s."""
-        if not self.connected and self._monitor is not None and self._monitor.poll(ms(timeout)):
-            self._monitor.recv_multipart()
-            self.connected = True
-            self._stop_monitor()
+        on reach it; before, a drop_oldest sender could drop them as 'full'). False after `timeout` s
+        (`refusals` then counts the handshakes the receiver refused, by cause)."""
+        deadline = time.monotonic() + timeout
+        while self._handshakes():
+            monitor, left = self._monitor, deadline - time.monotonic()
+            if monitor is None or left <= 0 or not monitor.poll(ms(left)):
+                break
         return self.connected
+
+    def _handshakes(self) -> bool:
+        """Read the handshake events queued so far: connected after one succeeded (the monitor stops), each refused
+        one counted in `refusals` by its cause. True while there is no connection and the monitor watches."""
+        monitor = self._monitor
+        while monitor is not None and monitor.poll(0):
+            event, value = _EVENT.unpack_from(monitor.recv_multipart()[0])
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.connected, self.refusals = True, {}
+                self._stop_monitor()
+                return False
+            cause = _refusal(event, value, self._secure is not None)
+            self.refusals[cause] = self.refusals.get(cause, 0) + 1
+        return monitor is not None and not self.connected
+
+    def _wait_room(self, timeout: float | None) -> bool:
+        """Poll the socket for room to send, up to `timeout` s. A wait for ever (None) before any handshake
+        succeeded looks every REFUSALS_S at the handshakes, and raises EdgeUnreachable once the receiver refused
+        them (libzmq retries a closed one for ever, a refused key or mechanism not at all: the wait never ended)."""
+        sock = self._sock
+        if timeout is not None:
+            if sock.poll(ms(timeout), zmq.POLLOUT):
+                return True
+            self._handshakes()  # (the events' queue stays short)
+            return False
+        while self._handshakes():
+            if sock.poll(ms(REFUSALS_S), zmq.POLLOUT):
+                return True
+            cause = self._refused()
+            if cause is not None:
+                fix = self.key_note or "give both ends the same security: section (docs/multihost.md)"
+                at = "" if self.endpoint in self.name else f" at {self.endpoint}"
+                raise EdgeUnreachable(
+                    f"edge {self.name}: the receiver{at} refused this sender's handshake ({cause}; "
+                    f"{sum(self.refusals.values())} refused): a send without a timeout would wait for ever; fix: {fix}"
+                )
+        return bool(sock.poll(None, zmq.POLLOUT))
+
+    def _refused(self) -> str | None:
+        """The cause, once the receiver has refused this sender's handshakes and none succeeded; else None."""
+        if not self._handshakes():
+            return None
+        refused = self.refusals
+        return next((c for c, n in refused.items() if n >= NO_DETAIL_REFUSALS or c not in _NO_DETAIL.values()), None)
 
     def reconnect(self, endpoint: str) -> None:
         """Connect to `endpoint` instead (its receiver was restarted elsewhere); frames queued for the old
         one are dropped, which the new receiver sees as missing seq (a gap)."""
         if endpoint != self.endpoint:
             self._held.clear()
+            # dropped at once: the old connection, ended with the socket's linger, retried the gone receiver's tcp
+            # address for linger_ms and held the context's term() at the end of the run (the worker was killed)
             self._sock.disconnect(self.endpoint)
             self._attach(endpoint)
 
@@ -210,7 +278,7 @@ class EdgeSender(_Endpoint):
             nbytes = self._fast[5]  # pyright: ignore[reportOptionalSubscript]  # set with the layout
             if self.batch:
                 return self._send_or_hold(frame, timeout, nbytes)
-            if timeout is None and not self._held and self.policy == "block":
+            if timeout is None and not self._held and self.policy == "block" and self._monitor is None:
                 _send(self._sock, frame, 0)
                 self.seq += 1
                 counters = self.counters
@@ -319,7 +387,7 @@ class EdgeSender(_Endpoint):
         msg = held[0] if len(held) == 1 else wire.encode_batch(held)
         sock = self._sock
         if not _send_now(sock, msg):
-            if timeout == 0 or not sock.poll(None if timeout is None else ms(timeout), zmq.POLLOUT):
+            if timeout == 0 or not self._wait_room(timeout):
                 return False
             _send(sock, msg, 0)
         held.clear()
@@ -339,16 +407,18 @@ class EdgeSender(_Endpoint):
                 self.seq += 1
                 return False
             # Once the first part is queued, ZeroMQ queues the rest of the message atomically.
-        elif timeout is None:
+        elif timeout is None and self._monitor is None:
             _send(sock, first, more)
         else:
             try:  # room now (the common case): no poll
                 _send(sock, first, more | zmq.NOBLOCK)
             except zmq.Again:
-                if not sock.poll(ms(timeout), zmq.POLLOUT):
+                if not self._wait_room(timeout):
                     self.counters["timeouts"] += 1
                     return False
                 _send(sock, first, more)
+            if self._monitor is not None:  # until its handshake is seen done (then no monitor: the fast paths)
+                self._handshakes()
         if second is not None:
             _send(sock, second, 0, copy)
         self.seq += 1
@@ -362,12 +432,30 @@ class EdgeSender(_Endpoint):
             return
         self._closed = True
         linger_ms = self.linger_ms if linger_ms is None else int(linger_ms)
+        if linger_ms and self._refused() is not None:  # nothing queued can reach a receiver that refuses this
+            linger_ms = 0  # sender (with -1 its close, or its context's term, waited for ever)
         if self._held and linger_ms:  # held chunks are queued chunks: they get the linger too
             self.flush(None if linger_ms < 0 else linger_ms / 1000)  # ZeroMQ -1: wait for ever
         self._stop_monitor()
         self._close_socket(linger_ms)
 
 
+def _refusal(event: int, value: int, curve: bool) -> str:
+    """What a refused handshake's monitor event says of its cause."""
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return f"its ZAP handler refused this sender's client key (status {value})"
+    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "this sender uses CURVE and the receiver does not" if curve else "the receiver requires CURVE"
+        return f"ZeroMQ protocol error {value:#x}"
+    return _NO_DETAIL[curve]
+
+
+_NO_DETAIL = {  # a handshake the receiver closed without a word (EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+    True: "it closed each CURVE handshake: it holds another server key than this sender was given",
+    False: "it closed each handshake: it may require CURVE, which this sender does not use",
+}
+_EVENT = struct.Struct("=HI")  # a monitor event's first frame: event, value
 _join = b"".join
 _mono_ns, _wall_ns = time.monotonic_ns, time.time_ns
 # pyzmq's Socket.send is a Python wrapper (routing ids, groups) around the backend's: calling that one

@@ -14,6 +14,8 @@ most DROP_OLDEST_S at a time, as each input's wait was.
 
 from __future__ import annotations
 
+import time
+
 import zmq
 
 from .endpoints import ms
@@ -26,22 +28,23 @@ def wait_any(receivers: list[EdgeReceiver], timeout: float) -> None:
     """Wait up to `timeout` s until one of `receivers` may have something for recv() (a spurious wake is harmless:
     the caller looks at each with recv(timeout=0)). Returns at once when one already has."""
     poller = zmq.Poller()
-    asleep = []  # lanes whose receivers said they wait on the bell (Lane.sleepy): awake() after
+    armed = []  # receivers whose wait_handles() armed something (a lane's bell): end_wait() after
     try:
         for rx in receivers:
-            if rx._backlog or rx._queue:  # the rest of a batch, or what a drop_oldest thread queued
+            if rx.has_pending():  # the rest of a batch, or what a drop_oldest thread queued
                 return
-            if rx._thread is not None:
+            handles = rx.wait_handles()
+            if handles is None:  # a message there now (a shared-memory edge's lane)
+                return
+            armed.append(rx)
+            if not handles:  # a drop_oldest receiver: its own thread reads the socket
                 timeout = min(timeout, DROP_OLDEST_S)
-                continue
-            lane = getattr(rx, "_lane", None)  # a shared-memory edge's (pipeline.shm, pipeline.lane)
-            if lane is not None:
-                if lane.ready() or lane.sleepy():  # a message there (sleepy: after all, `waiting` cleared again)
-                    return
-                asleep.append(lane)
-                poller.register(lane.bell, zmq.POLLIN)
-            poller.register(rx._sock, zmq.POLLIN)
-        poller.poll(ms(timeout))
+            for handle in handles:
+                poller.register(handle, zmq.POLLIN)
+        if poller.sockets:
+            poller.poll(ms(timeout))
+        else:  # drop_oldest receivers only: a poll of nothing returns at once (the worker's loop spun, a core's worth)
+            time.sleep(timeout)
     finally:
-        for lane in asleep:
-            lane.awake()
+        for rx in armed:
+            rx.end_wait()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import zmq
 from test_runtime_multiprocess import eeg_graph, ramp_graph  # pyright: ignore[reportMissingImports]
-from wavegraph.pipeline import shm, wire
+from wavegraph.pipeline import shm, shm_receiver, wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
@@ -343,7 +343,7 @@ def test_a_notification_ahead_of_its_payload_waits_for_it_or_is_dropped(finished
     finished (a sender killed mid-copy) is dropped after WRITE_WAIT_S as shm_state, and the edge goes on."""
     import threading
 
-    monkeypatch.setattr(shm, "WRITE_WAIT_S", 0.3)
+    monkeypatch.setattr(shm_receiver, "WRITE_WAIT_S", 0.3)  # (the receiving end's module)
     with edge_with_forger() as (tx, rx, push):
         x = signal_of(64)
         assert tx.send(Chunk(x), timeout=WAIT)
