@@ -41,3 +41,29 @@ def fif_cut_short(path: Path) -> str | None:
             return f"after its tag {n}, without the tag that ends a whole FIF" if n else None
     except OSError:
         return None
+
+
+def fif_tag_loop(path: Path) -> str | None:
+    """Where the tag chain of a FIF file runs in a loop, followed as MNE's reader follows it where the file has no
+    directory (MNE writes none): a tag whose size or next field was damaged (a flipped byte) back to a tag already
+    passed. MNE then listed the same tags without end, filling memory (gigabytes in seconds) until the machine or the
+    run gave out. None for a chain that ends (whole, cut short or past its end: MNE's own checks say those)."""
+    try:
+        with open(path, "rb") as f:
+            seen: dict[int, int] = {}  # position -> tag number
+            at: int | None = 0
+            while at is not None and at >= 0 and at not in seen:
+                seen[at] = len(seen) + 1
+                f.seek(at)
+                head = f.read(16)
+                if len(head) < 16:
+                    return None
+                _, _, length, after = struct.unpack(">iiii", head)
+                where = at
+                at = at + 16 + length if after == _NEXT_SEQ else after if after > 0 else None
+            if at is None or at < 0:
+                return None
+            field = f"size field ({length})" if after == _NEXT_SEQ else f"next field ({after})"
+            return f"its tag {len(seen)} at byte {where} leads by its {field} back to byte {at}, its tag {seen[at]}"
+    except OSError:
+        return None

@@ -15,7 +15,7 @@ from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
 from .cnt_cut import cnt_view
-from .fif_cut import fif_cut_short
+from .fif_cut import fif_cut_short, fif_tag_loop
 from .fif_kind import fif_not_recording
 from .file_checks import (
     check_brainvision,
@@ -292,6 +292,12 @@ def open_reader(
             if proj:
                 raise SpecError(f"file_source: {path} is XDF: no SSP projectors (proj)", "leave proj out")
             return XdfReader(path, stream, dtype or "float64", stim_channel)
+        if name.endswith(".fif") and (loop := fif_tag_loop(path)):  # MNE listed its tags without end, memory filling
+            raise SpecError(
+                f"file_source: {path} is damaged: {loop}, a loop MNE's reader follows without end",
+                "a byte of the file was changed (a disk, copy or transfer error): give an undamaged copy (compare its "
+                "checksum with the original's)",
+            )
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             _no_stim_in_epochs(path, stim_channel)
             return _EpochsReader(path, proj=proj)

@@ -58,7 +58,8 @@ def _no_events() -> np.ndarray:
 
 
 def _readable(n: int, read_last, path: Path, what: str, lister: str = "MNE") -> int:
-    """The largest k <= n for which read_last(k) (reading item k - 1) does not raise (bisection)."""
+    """The largest k <= n for which read_last(k) (reading item k - 1) does not raise (bisection); read_last(1)'s error
+    where not even the first item reads."""
 
     def reads(k: int) -> bool:
         try:
@@ -67,9 +68,14 @@ def _readable(n: int, read_last, path: Path, what: str, lister: str = "MNE") -> 
         except Exception:  # noqa: BLE001 — mne raises ValueError, OSError, ... for a torn buffer
             return False
 
-    if n == 0 or reads(n):
+    if n == 0:
         return n
-    good, bad = 0, n
+    # not even the first: the reader's own error, which open_reader says with the file and the fix (a header field
+    # damaged, a file cut inside its first block or frame); was 'truncated: ... 0 can be read' and an empty replay
+    read_last(1)
+    if reads(n):
+        return n
+    good, bad = 1, n
     while bad - good > 1:
         mid = (good + bad) // 2
         good, bad = (mid, bad) if reads(mid) else (good, mid)

@@ -8,7 +8,7 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          lowpass of -1 in a spec edited by hand, are refused naming them); `t0` (the first sample's time, written
          since 2026-12-01) starts the chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
          every chunk; kept after a gap, or with chunk_log: true) gives each chunk's time and flags the chunk after a
-         gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member).
+         gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member; its CRC-32 checked at configure, in one pass over it: a changed byte was replayed unsaid).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
          them, else the steps' own; times written to fewer digits (256 Hz to the ms: a median step 1.5 % or more off)
@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import zipfile
+import zlib
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -238,6 +239,16 @@ def _check_origin(spec: StreamSpec, path: Path) -> None:
         )
 
 
+def _crc_matches(path: Path, start: int, size: int, crc: int) -> bool:
+    """Whether the `size` bytes at `start` of `path` have this CRC-32 (read in blocks: the member is not loaded)."""
+    value = 0
+    with open(path, "rb") as f:
+        f.seek(start)
+        while size > 0 and (block := f.read(min(size, 16 << 20))):
+            value, size = zlib.crc32(block, value), size - len(block)
+    return size == 0 and value == crc
+
+
 def _stored_array(path: Path, member: str) -> np.ndarray:
     """The member as a read-only map of the file when stored uncompressed (the recorder's), else loaded."""
     with zipfile.ZipFile(path) as zf:
@@ -253,7 +264,16 @@ def _stored_array(path: Path, member: str) -> np.ndarray:
         raw.seek(info.header_offset)
         local = raw.read(30)
         name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
-    offset = info.header_offset + 30 + name_len + extra_len + header
+    start = info.header_offset + 30 + name_len + extra_len
+    if not _crc_matches(path, start, info.compress_size, info.CRC):  # (a flipped byte was replayed unsaid)
+        raise SpecError(
+            f"file_source: {path} is damaged: the bytes of its {member} are not those written (their CRC-32 differs "
+            "from the one the zip archive stores for them: a disk, copy or transfer error changed samples, or where "
+            "they start)",
+            "give an undamaged copy (compare its checksum with the original's); numpy.load refuses it too "
+            "(BadZipFile: Bad CRC-32)",
+        )
+    offset = start + header
     order = "F" if fortran else "C"
     if not int(np.prod(shape)):
         return np.zeros(shape, dtype=dtype, order=order)
