@@ -134,13 +134,15 @@ def check_window_size(what: str, samples: int, signals: int, itemsize: int, rate
         )
 
 
-def check_nyquist(what: str, freq: float, rate: float) -> None:
-    """SpecError when a frequency is not strictly between 0 and the Nyquist frequency."""
+def check_nyquist(what: str, freq: float, rate: float, param: str | None = None) -> None:
+    """SpecError when a frequency is not strictly between 0 and the Nyquist frequency; `param`, the parameter that
+    gives it, so that the graph says it at that parameter's line (was the edge's: the fuzzed `l_freq: -1`)."""
     nyq = rate / 2.0
     if not 0.0 < freq < nyq:
         raise SpecError(
             f"{what} {freq:g} Hz is outside (0, Nyquist={nyq:g} Hz) for a {rate:g} Hz stream",
             f"choose {what} between 0 and {nyq:g} Hz, or resample the stream to a higher rate first",
+            param=param,
         )
 
 

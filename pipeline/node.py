@@ -252,7 +252,8 @@ class Node(Generic[P]):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Resume from a state_dict(); a KeyError/ValueError names any key, shape or dtype that does not fit,
         or what differs in the configuration it was saved under (another rate, channel count or params)."""
-        self.state = state_from_dict(self.new_state(), state, type(self).__name__)
+        clean = getattr(getattr(self, "params", None), "nan_policy", None) == "zero"  # (nodes/nanpolicy.py)
+        self.state = state_from_dict(self.new_state(), state, type(self).__name__, clean)
 
     # --- helpers -----------------------------------------------------------------------------
     @property

@@ -178,7 +178,21 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                         f"process '{group}': unknown key '{key}'",
                         f"did you mean '{near[0]}'?" if near else f"use {', '.join(GROUP_KEYS)}",
                     )
-            if members.get("host"):
+            host = members.get("host")
+            if host is not None and (not isinstance(host, str) or not host.strip()):  # `host: ''`, `host: 0`: were
+                said = (
+                    f"{value_said(host)}, not"
+                    if isinstance(host, (list, dict))
+                    else f"'{written(members, 'host')}' is not"
+                )
+                _problem(  # taken for no host (the edges silently local), as `false`, `[]` were
+                    problems,
+                    file,
+                    line_of(members, "host"),
+                    f"process '{group}': host {said} an address",
+                    "name an address of this machine as text, e.g. host: 127.0.0.1 (or leave host out)",
+                )
+            elif host:
                 hosts[str(group)] = str(members["host"])
                 why = host_problem(hosts[str(group)])
                 if why:

@@ -23,7 +23,11 @@ builds a new state from it, with an error that names the field on any mismatch:
 * fields declared with `field(metadata=rows("name"))` (the arrays of one buffer: samples and their times) must hold as many
   rows, along their free axis, as each other; `count()` fields (samples received, emitted) are at least 0;
   `field(metadata=at_most(k))` arrays hold at most k along their free axis. A hand-edited or mixed-up state of mismatched lengths
-  was taken and failed at a later chunk inside numpy ("index 600 is out of bounds", "strides is incompatible").
+  was taken and failed at a later chunk inside numpy ("index 600 is out of bounds", "strides is incompatible");
+* `field(metadata=finite())` arrays (a filter's memory, which the NaN policy keeps clean) hold no NaN or inf, nor
+  does any array of a node of nan_policy zero: a NaN zi was taken, and the filter's next outputs were zeroed as an
+  `overflow`; a NaN in a sliding_window's held samples came out in its frames, which `zero` promises never;
+* an int field holds an int64 (a whole 1e300 was taken, and failed at a later chunk: "int too large to convert").
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import numbers
 from typing import Any
 
 import numpy as np
+
+INT64 = (-(2**63), 2**63 - 1)  # an int field's range: a count or an index that numpy takes
 
 
 def state_to_dict(state: Any) -> dict[str, Any]:
@@ -57,8 +63,9 @@ def _check_kind(value: Any, what: str) -> None:
     )
 
 
-def state_from_dict(template: Any, saved: dict[str, Any], owner: str) -> Any:
-    """A new state shaped like `template` (a fresh state) holding the values of `saved`."""
+def state_from_dict(template: Any, saved: dict[str, Any], owner: str, clean: bool = False) -> Any:
+    """A new state shaped like `template` (a fresh state) holding the values of `saved`; `clean` (a node of
+    nan_policy zero, which zeroes non-finite input before its state sees it): every array is finite, as finite()'s."""
     if template is None:
         if saved:
             raise KeyError(f"{owner} has no state, got keys {sorted(saved)}")
@@ -70,7 +77,7 @@ def state_from_dict(template: Any, saved: dict[str, Any], owner: str) -> Any:
             f"{owner} state keys do not match: missing {missing}, unexpected {extra}; expected exactly {names}"
         )
     values = {n: _convert(getattr(template, n), saved[n], f"{owner} state '{n}'") for n in names}
-    _check_together(template, values, owner)
+    _check_together(template, values, owner, clean)
     return dataclasses.replace(template, **values)
 
 
@@ -90,13 +97,18 @@ def at_most(k: int) -> dict[str, Any]:
     return {"at_most": k}
 
 
+def finite() -> dict[str, Any]:
+    """Field metadata, `field(metadata=finite())`: an array the node keeps free of NaN and inf."""
+    return {"finite": True}
+
+
 def _free_len(like: np.ndarray, value: np.ndarray) -> int:
     free = [i for i, w in enumerate(like.shape) if w == 0]
     return int(value.shape[free[0]]) if free else int(value.shape[0])
 
 
-def _check_together(template: Any, values: dict[str, Any], owner: str) -> None:
-    """The rules of rows(), count() and at_most() (see the module docstring)."""
+def _check_together(template: Any, values: dict[str, Any], owner: str, clean: bool = False) -> None:
+    """The rules of rows(), count(), at_most() and finite() (see the module docstring)."""
     groups: dict[str, dict[str, int]] = {}
     for f in dataclasses.fields(template):
         like, v = getattr(template, f.name), values[f.name]
@@ -105,6 +117,12 @@ def _check_together(template: Any, values: dict[str, Any], owner: str) -> None:
         if "min" in f.metadata and v < f.metadata["min"]:
             raise ValueError(
                 f"{owner} state '{f.name}' is {v}, it counts samples: it cannot be below {f.metadata['min']}"
+            )
+        finite_here = "finite" in f.metadata or clean and isinstance(v, np.ndarray)
+        if finite_here and v.dtype.kind in "fc" and not np.isfinite(v).all():
+            raise ValueError(
+                f"{owner} state '{f.name}' holds {np.count_nonzero(~np.isfinite(v))} NaN or infinite values; the node "
+                "keeps it finite (its nan_policy zeroes non-finite input first): load the state as state_dict() saved it"
             )
         if "at_most" in f.metadata and _free_len(like, v) > f.metadata["at_most"]:
             raise ValueError(
@@ -149,6 +167,8 @@ def _convert(like: Any, value: Any, what: str) -> Any:
         ok = value in (0, 1)
     elif ok and kind is int:
         ok = float(value).is_integer()
+        if ok and not INT64[0] <= value <= INT64[1]:
+            raise ValueError(f"{what} must be int, got {value!r}, beyond int64 (a count or index numpy can take)")
     if not ok:
         raise ValueError(f"{what} must be {kind.__name__}, got {value!r}")
     return kind(value)

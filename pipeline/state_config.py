@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from .state import INT64
+
 CONFIG_KEY = "saved_config"
 _RUN_ONLY = frozenset({"threads", "device"})  # where/how fast it runs: a state moves between them unchanged
 # Where the weights are read from: the same file spelt another way (./m.safetensors, an absolute path, another host's
@@ -214,8 +216,9 @@ def _like(like: Any, value: Any, what: str) -> None:
             not isinstance(value, (numbers.Real, np.bool_))
             or isinstance(value, (float, np.floating))
             and not float(value).is_integer()
+            or not INT64[0] <= value <= INT64[1]  # a whole 1e300: "int too large to convert" at a later chunk
         ):
-            raise ValueError(f"{what} must be a whole number, got {_short(value)}")
+            raise ValueError(f"{what} must be a whole number (in int64's range), got {_short(value)}")
     elif isinstance(like, numbers.Real) and value is not None and not isinstance(value, numbers.Real):
         raise ValueError(f"{what} must be a number (or None), got {_short(value)}")
     elif like is None and value is not None:  # not known yet (a start time): a number, or an array once known

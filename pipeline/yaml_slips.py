@@ -31,6 +31,15 @@ def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
         if found and " " not in found[2]:  # (`this is my note`: a comment without its #, not `this: is my note`)
             fix = f"write {found[1]}: {found[2]} (a ': ' after the key), or # before a note"
         return start.line + 1, f"'{written}' has no ':' after its key", fix
+    if "expected '<document start>'" in problem and stop and stop.column == 0:  # `  name: x` first, `nodes:` after
+        first = next((n for n in range(stop.line) if text(n).strip() and not text(n).lstrip().startswith("#")), None)
+        indent = len(text(first)) - len(text(first).lstrip(" ")) if first is not None else 0
+        key = re.match(r"\s*([\w-]+)\s*:", text(first) if first is not None else "")
+        if indent and key:  # (was said at the next key's line, the one written right, with 'fix the YAML syntax')
+            key = key[1]
+            said = f"the file's first key '{key}' is indented ({indent} spaces): YAML ends the graph at line {stop.line + 1}"
+            fix = f"remove the indent of line {first + 1}: top-level keys (name, nodes, edges) start at column 1"
+            return first + 1, said, fix
     if problem == "mapping values are not allowed here" and stop:
         return _deeper(lines, stop.line)
     if "expected <block end>" in problem and stop and re.match(r"-[\w{\[\"']", written := text(stop.line).strip()):

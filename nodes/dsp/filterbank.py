@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.state import finite
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import check_nyquist
@@ -31,7 +32,7 @@ class Filterbank(SignalNode[FilterbankParams]):
 
     @dataclass
     class State:
-        zi: np.ndarray  # (bands, channels, sections, 2): SosKernel's layout per band
+        zi: np.ndarray = field(metadata=finite())  # (bands, channels, sections, 2): SosKernel's layout per band
         started: bool = False  # False until the first sample
         # (channels,) init steady: the channel's first finite sample has not come (filters.py: steady_start)
         waiting: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
@@ -44,8 +45,8 @@ class Filterbank(SignalNode[FilterbankParams]):
             )
         self._kernels = []
         for k, (lo, hi) in enumerate(self.params.bands):
-            check_nyquist(f"filterbank band {k} l_freq", lo, spec.rate)
-            check_nyquist(f"filterbank band {k} h_freq", hi, spec.rate)
+            check_nyquist(f"filterbank band {k} l_freq", lo, spec.rate, "bands")
+            check_nyquist(f"filterbank band {k} h_freq", hi, spec.rate, "bands")
             if lo >= hi:
                 raise SpecError(
                     f"filterbank band {k}: l_freq {lo:g} >= h_freq {hi:g}", "write each band as [low, high]"

@@ -20,6 +20,7 @@ from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.param_problems import MAX_RATE
 from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.state import finite
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_nyquist
@@ -203,7 +204,8 @@ class SosFilter(SignalNode):
 
     @dataclass
     class State:
-        zi: np.ndarray  # (signals, sections, 2), SosKernel's layout; signals = the channel axes flattened
+        # (signals, sections, 2), SosKernel's layout; signals = the channel axes flattened
+        zi: np.ndarray = field(metadata=finite())
         started: bool = False  # False until the first sample
         # (signals,) init steady: the signal's first finite sample has not come (zi is set from it, not from a NaN)
         waiting: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
@@ -303,8 +305,8 @@ class Bandpass(SosFilter):
 
     def design(self, rate):
         p = self.params
-        check_nyquist("l_freq", p.l_freq, rate)
-        check_nyquist("h_freq", p.h_freq, rate)
+        check_nyquist("l_freq", p.l_freq, rate, "l_freq")
+        check_nyquist("h_freq", p.h_freq, rate, "h_freq")
         if p.l_freq >= p.h_freq:
             raise SpecError(
                 f"bandpass l_freq {p.l_freq:g} Hz must be below h_freq {p.h_freq:g} Hz",
@@ -322,7 +324,7 @@ class Highpass(SosFilter):
     Params = CutoffParams
 
     def design(self, rate):
-        check_nyquist("highpass freq", self.params.freq, rate)
+        check_nyquist("highpass freq", self.params.freq, rate, "freq")
         return _iir(self.params, self.params.freq, "highpass", rate)
 
     def edges(self):
@@ -335,7 +337,7 @@ class Lowpass(SosFilter):
     Params = CutoffParams
 
     def design(self, rate):
-        check_nyquist("lowpass freq", self.params.freq, rate)
+        check_nyquist("lowpass freq", self.params.freq, rate, "freq")
         return _iir(self.params, self.params.freq, "lowpass", rate)
 
     def edges(self):
@@ -394,8 +396,9 @@ class Notch(SosFilter):
                     f"of a {rate:g} Hz stream",
                     f"set harmonics: {k - 1} (on the command line: --set NODE.harmonics={k - 1}), "
                     "or resample the stream to a higher rate first",
+                    param="harmonics",
                 )
-            check_nyquist(f"notch frequency (harmonic {k})", k * p.freq, rate)
+            check_nyquist(f"notch frequency (harmonic {k})", k * p.freq, rate, "freq")
             if k * p.freq / p.quality >= rate / 2:  # iirnotch's poles reach the unit circle: unstable
                 need = k * p.freq / (rate / 2)
                 raise SpecError(

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.state import finite
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
@@ -173,7 +174,8 @@ class FIR(SignalNode[FIRParams]):
 
     @dataclass
     class State:
-        hist: np.ndarray  # the last numtaps - 1 input samples, (*shape, numtaps - 1); zeros before the stream
+        # the last numtaps - 1 input samples, (*shape, numtaps - 1); zeros before the stream
+        hist: np.ndarray = field(metadata=finite())
         nan_mask: np.ndarray  # NaN positions not output yet, (*shape, <= latency): nan_policy propagate
         n_in: int = 0  # samples taken (finish() flushes the tail after the first)
         t_next: float = float("nan")  # the time of the sample after the last one taken (the tail's t0)
@@ -186,7 +188,7 @@ class FIR(SignalNode[FIRParams]):
             raise SpecError(*said)
         for name in ("l_freq", "h_freq"):
             if getattr(p, name) is not None:
-                check_nyquist(f"fir {name}", getattr(p, name), spec.rate)
+                check_nyquist(f"fir {name}", getattr(p, name), spec.rate, name)
         if p.l_freq is None and p.h_freq is None:
             raise SpecError(*NO_EDGES)
         per_tap = (int(np.prod(self.lead)) if self.lead else 1) * self.dtype.itemsize + 8  # state per signal, taps
@@ -265,7 +267,18 @@ class FIR(SignalNode[FIRParams]):
                 "node.reset(): the first numtaps - 1 outputs then filter from zeros, as at a stream's start), or "
                 "resume it with the wavegraph that saved it"
             )
+        before = self.state
         super().load_state_dict({"n_in": 0, "t_next": float("nan")} | dict(state))
+        # NaN positions pending: none, or the `latency` samples after the last taken (nanpolicy.delay_mask), and none
+        # under nan_policy zero; another length put NaN on the wrong samples, one under zero put NaN where none may be
+        m, k = self.state.nan_mask, self.latency_samples
+        if m.shape[-1] not in (0, k) or (self._policy == "zero" and m.any()):
+            self.state = before
+            raise ValueError(
+                f"{self.node_id or 'fir'} state 'nan_mask' holds {m.shape[-1]} samples"
+                + (" with NaN, under nan_policy zero" if m.shape[-1] in (0, k) else f", where it holds 0 or {k}")
+                + " (the NaN positions of the delayed outputs still to come): load the state as state_dict() saved it"
+            )
 
     def process(self, inputs):
         out = super().process(inputs)

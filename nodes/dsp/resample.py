@@ -22,7 +22,7 @@ is stamped before the next segment) and the next segment is resampled afresh, ea
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -31,7 +31,7 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import RATE_RTOL, SpecError
-from wavegraph.pipeline.state import count
+from wavegraph.pipeline.state import count, finite
 
 from ..channel_kinds import stim_codes, trigger_channels
 from ..nanpolicy import (
@@ -64,7 +64,8 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int, audio: bool
     """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates), or within float rounding
     (RATE_RTOL) when that gives factors up to max_factor. `audio`: the input is audio (the fix names sox, else MNE)."""
     if not math.isfinite(out_rate) or out_rate <= 0:
-        raise SpecError(f"resample rate {out_rate} is not a positive, finite rate", "give a positive output rate in Hz")
+        said = f"resample rate {out_rate} is not a positive, finite rate"  # (at `rate:`'s line: no stream takes it)
+        raise SpecError(said, "give a positive output rate in Hz", param="rate")
     ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
     # a rate off by float rounding (1 / median(diff(t)) = 249.99999999999977): its simple ratio
     near = ratio.limit_denominator(max_factor)
@@ -138,7 +139,7 @@ class Resample(Node[ResampleParams]):
 
     @dataclass
     class State:
-        hist: np.ndarray  # (signals, taps per phase - 1) the last input samples
+        hist: np.ndarray = field(metadata=finite())  # (signals, taps per phase - 1) the last input samples
         pending: np.ndarray  # (n, 2) NaN outputs not emitted yet: (flat channel, output index)
         n_in: int = count()  # input samples received
         n_out: int = count()  # output samples emitted
@@ -214,14 +215,15 @@ class Resample(Node[ResampleParams]):
         return np.concatenate([np.zeros(self.pad), self.h])
 
     def load_state_dict(self, state):
-        """As Node's, and the two counts must fit each other: after n_in inputs the node has emitted the outputs those
-        complete (at most a filter length fewer, at the end of a stream). A state whose n_in ran far ahead of n_out
-        made the next chunk compute the whole difference at once ('Unable to allocate 17.5 TiB')."""
+        """As Node's, and the two counts must fit each other: after n_in inputs the node has emitted exactly the outputs
+        those complete (finish() flushes the rest and starts afresh). A state whose n_in ran far ahead of n_out made the
+        next chunk compute the whole difference at once ('Unable to allocate 17.5 TiB'); one a few outputs behind read
+        its windows from before `hist` ("strides is incompatible with shape of requested array")."""
         before = self.state
         super().load_state_dict(state)
         s = self.state
         due = (s.n_in * self.up - 1 + self.pad) // self.down + 1 if s.n_in else 0
-        if not 0 <= due - s.n_out <= self.L * self.up:
+        if due != s.n_out:
             self.state = before
             raise ValueError(
                 f"{self.node_id or 'resample'} state 'n_in' {s.n_in} and 'n_out' {s.n_out} do not fit: {s.n_in} input "

@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
-from wavegraph.pipeline.state import at_most
+from wavegraph.pipeline.state import at_most, count, finite
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
@@ -53,12 +53,13 @@ class RunningZScore(SignalNode[ZScoreParams]):
     class State:
         # (signals, 1) the offset of the current block's sums: the median of the block before it (the stream's first
         # sample for block 0); (signals, 0) before the first sample
-        ref: np.ndarray = field(metadata=at_most(1))
-        block: np.ndarray  # (signals, < window) the current block's samples so far, minus ref
-        carry: np.ndarray  # (2, signals) sums of `block` and of its squares, accumulated sample by sample
-        suffix: np.ndarray  # (2, signals, window + 1) sums of the previous block's samples from each position
-        # (and squares); the last column 0; all 0 before the first block completes (the expanding window)
-        n: int = 0  # samples received
+        ref: np.ndarray = field(metadata={**at_most(1), **finite()})
+        block: np.ndarray = field(metadata=finite())  # (signals, < window) the current block's samples so far, - ref
+        carry: np.ndarray = field(metadata=finite())  # (2, signals) sums of `block` and of its squares, so far
+        # (2, signals, window + 1) sums of the previous block's samples from each position (and squares); the last
+        # column 0; all 0 before the first block completes (the expanding window)
+        suffix: np.ndarray = field(metadata=finite())
+        n: int = count()  # samples received
 
     def setup(self, spec):
         self.W = int(round(self.params.window * spec.rate))
@@ -77,6 +78,21 @@ class RunningZScore(SignalNode[ZScoreParams]):
     def new_state(self):
         c = self._nch
         return self.State(np.zeros((c, 0)), np.zeros((c, 0)), np.zeros((2, c)), np.zeros((2, c, self.W + 1)))
+
+    def load_state_dict(self, state):
+        """As Node's, and the block must fit the count: after n samples it holds n % window of them (and `ref` one
+        column once a sample came). A longer block failed at the next chunk ('could not broadcast input array'); a
+        count from another save than the block gave z-scores of the wrong window, unsaid."""
+        before = self.state
+        super().load_state_dict(state)
+        s = self.state
+        if s.block.shape[1] != s.n % self.W or s.ref.shape[1] != (s.n > 0):
+            self.state = before
+            raise ValueError(
+                f"{self.node_id or 'running_zscore'} state 'block' holds {s.block.shape[1]} samples and 'ref' "
+                f"{s.ref.shape[1]}, where 'n' {s.n} leaves {s.n % self.W} and {int(s.n > 0)} (window {self.W}): load the "
+                "state as state_dict() saved it"
+            )
 
     def transform(self, x):
         s = self.state

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -209,8 +210,9 @@ def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, A
             torch.manual_seed(params.seed)
             try:
                 model = ckpt.build(kind, inline_config)
-            except ckpt.CheckpointError as e:
-                raise SpecError(str(e), "fix the inline model dims") from e
+            except ckpt.CheckpointError as e:  # said at the line of the field it names (was the edge's)
+                field = re.search(r"Config\.(\w+) ", str(e))
+                raise SpecError(str(e), "fix the inline model dims", param=field[1] if field else None) from e
     return model.to(device).eval()
 
 

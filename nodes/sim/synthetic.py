@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -20,6 +20,7 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.state import count, finite
 
 BLOCK = 4096
 
@@ -80,13 +81,13 @@ class PinkFilter:
 
 @dataclass
 class SynthState:
-    pos: int  # index of the next sample
+    pos: int = field(metadata=count().metadata)  # index of the next sample
 
 
 @dataclass
 class PinkState:
-    pos: int  # index of the next sample
-    pink_zi: np.ndarray  # PinkFilter memory, (filters, channels, 1)
+    pos: int = field(metadata=count().metadata)  # index of the next sample
+    pink_zi: np.ndarray = field(metadata=finite())  # PinkFilter memory, (filters, channels, 1)
 
 
 MAX_CHANNELS = 65536  # a bound checked at build time: 10**8 channels took minutes and gigabytes
