@@ -255,7 +255,9 @@ class EdgeSender(_Endpoint):
             self._held.clear()
             # dropped at once: the old connection, ended with the socket's linger, retried the gone receiver's tcp
             # address for linger_ms and held the context's term() at the end of the run (the worker was killed)
+            self._sock.setsockopt(zmq.LINGER, 0)
             self._sock.disconnect(self.endpoint)
+            self._sock.setsockopt(zmq.LINGER, self.linger_ms)
             self._attach(endpoint)
 
     def _stop_monitor(self) -> None:

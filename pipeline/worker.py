@@ -313,8 +313,12 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
         if senders:
             while not stop.aborted and not link.orphaned and not link.released.wait(0.05):
                 pass
+        # Released: every receiver has taken all it will. What a sender still queues is for one that is gone (killed,
+        # or restarted elsewhere): with ZeroMQ's linger it would retry that address and hold ctx.term() until the
+        # parent killed this process (STOP_GRACE_S), once over tcp after any restart or death downstream.
+        done = stop.aborted or link.released.is_set()
         for tx in senders.values():
-            tx.close(linger_ms=0 if stop.aborted else None)
+            tx.close(linger_ms=0 if done else None)
         for rx, _, _, _ in receivers:
             rx.close()
         link.close()

@@ -134,6 +134,7 @@ def test_batch_refuses_a_graph_it_cannot_feed(tmp_path):
     assert r.returncode == 2 and "batch needs one file_source" in r.stderr and "fix:" in r.stderr
 
 
+@pytest.mark.realtime  # a Ray cluster on 127.0.0.1 (tests/conftest.py); the rest of this file runs in the parallel pass
 def test_ray_engine_gives_the_local_engines_output(local_batch, tmp_path):
     """Files as Ray tasks (a local Ray bound to 127.0.0.1), the same bytes as the local pool."""
     ray = pytest.importorskip("ray")

@@ -72,6 +72,7 @@ def test_an_xdf_marker_stream_of_two_string_channels_keeps_both(tmp_path):
     assert [names[int(c)] for c in ev[:, 2]] == ["cue/left", "cue/right", "7"]
 
 
+@pytest.mark.realtime  # an LSL outlet on loopback (tests/conftest.py); the rest of this file runs in the parallel pass
 def test_an_lsl_marker_stream_of_two_string_channels_is_read_as_its_xdf_recording_is(monkeypatch):
     """The same stream live: lsl_inlet refused it ('string streams are markers: one'; fix: 'send markers on one
     channel', which a closed stimulus program cannot do). A text stream at a regular rate is still refused."""

@@ -1,8 +1,8 @@
 """One graph over two 'machines' (session 44 probe of docs/multihost.md): two network namespaces joined by a veth
 pair stand for the hosts, the parent (driver) in one, each process group's worker in the namespace of its host, CURVE
 on the control channel and the edge, as under `--ray` (the workers run `placement.run_placed`, what a Ray actor runs;
-what it raises reaches the parent as Ray carries it). And Ray itself (a one-node cluster on 127.0.0.1) for what only
-Ray does: placing, and carrying an actor's error.
+what it raises reaches the parent as Ray carries it). What only Ray does (placing, carrying an actor's error) is tested
+on Ray itself in tests/test_multihost_ray.py (its cluster: one start for both).
 
 Found: a worker whose host cannot reach the parent's control socket, or lacks a key file, was silent for 65 s and then
 called 'lost: no word from it for 5 s' (the cause only in its own log); an actor of another wavegraph version was
@@ -189,82 +189,3 @@ def test_a_key_file_missing_on_the_workers_host_is_named_by_the_run(hosts, keys,
     assert r["exit_code"] == 1
     assert r["failure"].startswith("process 'b' on host 10.231.44.2 exited with code 1 without reporting: ")
     assert f"security.client_key: {missing} is not on this host; fix: copy the key file here" in r["failure"]
-
-
-# --- Ray ------------------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray")
-    from ray._private import ray_constants
-    from ray.cluster_utils import Cluster
-
-    enable, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False  # keep 127.0.0.1
-    head = {"num_cpus": 1, "object_store_memory": 80 * 2**20, "node_ip_address": "127.0.0.1"}
-    c = Cluster(initialize_head=True, head_node_args={**head, "resources": {"node_a": 1}, "include_dashboard": False})
-    try:
-        ray.init(address=c.address, log_to_driver=False, configure_logging=False)
-        yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
-        ray_constants.ENABLE_RAY_CLUSTER = enable
-
-
-RAY_GRAPH = """name: g
-nodes:
-  - {id: src, type: sine, params: {rate: 100.0, duration: 0.5}}
-  - {id: rec, type: null_sink}
-edges:
-  - {source: src.out, target: rec.in}
-processes:
-  a: {nodes: [src], on: {resources: {node_a: 1}}}
-  b: {nodes: [rec], on: ON}
-"""
-
-
-def _ray_graph(tmp_path, on: str):
-    from wavegraph.pipeline.config import load_config
-    from wavegraph.pipeline.graph import build_graph
-
-    p = tmp_path / "g.yaml"
-    p.write_text(RAY_GRAPH.replace("ON", on))
-    return build_graph(load_config(p))
-
-
-def test_an_actor_of_another_wavegraph_version_is_named_with_the_fix(cluster, tmp_path, monkeypatch):
-    from wavegraph.pipeline.placement import run_on_ray
-
-    import wavegraph
-
-    graph = _ray_graph(tmp_path, "{node_ip: 127.0.0.1}")
-    monkeypatch.setattr(wavegraph, "__version__", "0.0.0-other")  # the driver's; the actors import their own
-    r = run_on_ray(graph, cluster.address)
-    assert r.exit_code == 1
-    assert "exited with code 1 without reporting: this Ray node has wavegraph " in r.failure
-    assert "the driver 0.0.0-other; fix: install the same version on every node" in r.failure
-
-
-@pytest.mark.parametrize(
-    "on, asked", [("{node_ip: 10.9.9.9}", "node_ip 10.9.9.9"), ("{resources: {stim: 1}}", "stim 1")]
-)
-def test_an_on_that_no_node_can_hold_is_refused_at_once(cluster, tmp_path, monkeypatch, on, asked):
-    from wavegraph.pipeline import placement
-    from wavegraph.pipeline.config import GraphError
-
-    monkeypatch.setattr(placement, "START_TIMEOUT_S", 15.0)  # (was waited for in full, 120 s, then 'not placed')
-    with pytest.raises(GraphError) as e:
-        placement.run_on_ray(_ray_graph(tmp_path, on), cluster.address)
-    said = str(e.value)
-    assert f"process 'b': no node of the Ray cluster has what its on: asks ({asked}); the nodes: 127.0.0.1 (" in said
-    assert "node_a 1" in said and "ray start --resources" in said
-
-
-def test_ray_address_without_a_port_is_said_not_raised(tmp_path):
-    pytest.importorskip("ray")
-    from wavegraph.pipeline.config import GraphError
-    from wavegraph.pipeline.placement import _check_cluster
-
-    with pytest.raises(GraphError) as e:
-        _check_cluster("head.invalid", "g.yaml")
-    assert "--ray head.invalid: not an address of a Ray head" in str(e.value)
-    assert "write --ray HOST:PORT" in str(e.value)

@@ -258,3 +258,60 @@ def test_a_frozen_actor_under_on_error_restart_is_declared_lost_and_replaced(clu
     assert stopped and r.exit_code == 0 and r.failure is None, r.failure
     assert r.extra["restarts"] == {"dsp": 1}
     assert r.stats["rec"]["gaps"] >= 1 and r.stats["bp"]["restarts"] == 1
+
+
+# --- what only Ray does, found by the session 44 probe of docs/multihost.md (tests/test_multihost_probe_session44.py:
+# the same over two network namespaces): an actor's error carried to the parent, an on: no node can hold, --ray HOST
+# without a port. On this module's cluster (its head has node_a), not a cluster of their own: one start for both.
+RAY_GRAPH = """name: g
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, duration: 0.5}}
+  - {id: rec, type: null_sink}
+edges:
+  - {source: src.out, target: rec.in}
+processes:
+  a: {nodes: [src], on: {resources: {node_a: 1}}}
+  b: {nodes: [rec], on: ON}
+"""
+
+
+def _ray_graph(tmp_path, on: str):
+    p = tmp_path / "g.yaml"
+    p.write_text(RAY_GRAPH.replace("ON", on))
+    return build_graph(load_config(p))
+
+
+def test_an_actor_of_another_wavegraph_version_is_named_with_the_fix(cluster, tmp_path, monkeypatch):
+    from wavegraph.pipeline.placement import run_on_ray
+
+    import wavegraph
+
+    graph = _ray_graph(tmp_path, "{node_ip: 127.0.0.1}")
+    monkeypatch.setattr(wavegraph, "__version__", "0.0.0-other")  # the driver's; the actors import their own
+    r = run_on_ray(graph, cluster.address)
+    assert r.exit_code == 1
+    assert "exited with code 1 without reporting: this Ray node has wavegraph " in r.failure
+    assert "the driver 0.0.0-other; fix: install the same version on every node" in r.failure
+
+
+@pytest.mark.parametrize(
+    "on, asked", [("{node_ip: 10.9.9.9}", "node_ip 10.9.9.9"), ("{resources: {stim: 1}}", "stim 1")]
+)
+def test_an_on_that_no_node_can_hold_is_refused_at_once(cluster, tmp_path, monkeypatch, on, asked):
+    from wavegraph.pipeline import placement
+
+    monkeypatch.setattr(placement, "START_TIMEOUT_S", 15.0)  # (was waited for in full, 120 s, then 'not placed')
+    with pytest.raises(GraphError) as e:
+        placement.run_on_ray(_ray_graph(tmp_path, on), cluster.address)
+    said = str(e.value)
+    assert f"process 'b': no node of the Ray cluster has what its on: asks ({asked}); the nodes: 127.0.0.1 (" in said
+    assert "node_a 1" in said and "ray start --resources" in said
+
+
+def test_ray_address_without_a_port_is_said_not_raised(tmp_path):
+    from wavegraph.pipeline.placement import _check_cluster
+
+    with pytest.raises(GraphError) as e:
+        _check_cluster("head.invalid", "g.yaml")
+    assert "--ray head.invalid: not an address of a Ray head" in str(e.value)
+    assert "write --ray HOST:PORT" in str(e.value)

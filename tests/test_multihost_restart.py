@@ -151,6 +151,42 @@ def test_an_input_that_ends_while_its_receiver_restarts_ends_there_too(tmp_path)
     assert round(float(last["t0"]) * 160) + int(last["n"]) == n
 
 
+class KeptProcesses:
+    """A launcher of local workers (control over tcp, as under --ray) that keeps each Popen: how each one ended."""
+
+    def __init__(self, tmp_path):
+        self.dir, self.procs = tmp_path, []
+
+    def bind_control(self, router) -> str:
+        router.bind("tcp://127.0.0.1:*")
+        return router.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def start(self, group: str, plan):
+        path = self.dir / f"{group}.json"  # (worker_pid finds a group's worker by it)
+        path.write_text(plan.to_json())
+        argv = [sys.executable, "-P", "-m", "wavegraph.pipeline.worker", str(path)]
+        self.procs.append(subprocess.Popen(argv, env=worker_env()))
+        return self.procs[-1]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("policy", ["on_error: restart", "on_error: stop"])
+def test_over_tcp_the_other_workers_end_by_themselves_after_one_was_killed(tmp_path, policy):
+    """The dsp worker killed mid-run, its edges over tcp (as between hosts): the source's worker, whose frames to the
+    dead receiver were still queued (ZeroMQ's linger retried its address for 5 s), was killed by the parent at the end
+    (-9, after STOP_GRACE_S), whether dsp was restarted elsewhere or the run stopped. Now every worker but the killed
+    one ends by itself."""
+    killed: list = []
+    launcher = KeptProcesses(tmp_path)
+    graph = build_graph(load_config(restartable(tmp_path, "tcp", policy, transport="tcp")))
+    r = run_multiprocess(graph, speed=12.0, observer=kill_when("dsp", "rec", 60, killed), launcher=launcher)
+    assert killed and r.exit_code == (0 if "restart" in policy else 1), r.failure
+    ended = {p.pid: p.returncode for p in launcher.procs if p.pid not in killed}
+    assert len(ended) == (3 if "restart" in policy else 2) and all(code >= 0 for code in ended.values()), ended
+
+
 @pytest.mark.parametrize(
     "policy, message",
     [

@@ -139,6 +139,7 @@ def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
     assert np.load(tmp_path / "ramp.npz")["data"].shape == (2, 200)
 
 
+@pytest.mark.realtime  # the stop is timed (tests/conftest.py); the rest of this file runs in the parallel pass
 @pytest.mark.parametrize("mode", [[], ["--in-process"]])
 def test_ctrl_c_mid_replay_leaves_complete_file(tmp_path, mode):
     # 20 s of stream replayed in real time; interrupt once the recorder has ~0.5 s of it.
@@ -255,6 +256,7 @@ def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
     assert r.stats["acc"]["chunks_in"] == 20  # its stats still arrive: 20 chunks
 
 
+@pytest.mark.realtime  # timed: one grace period, not six
 def test_stragglers_are_killed_after_one_grace_period_not_one_per_process():
     from wavegraph.pipeline.multiprocess import STOP_GRACE_S, _kill_stragglers
 

@@ -193,6 +193,7 @@ def _offline_samples(graph, n_in: int) -> int:
     return total
 
 
+@pytest.mark.realtime  # JACK at real time (tests/conftest.py); the file graphs run in the parallel pass
 def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
     from scipy.signal import resample_poly
 
@@ -307,6 +308,7 @@ def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
 # --- the benchmark on any folder ----------------------------------------------------------------------------
 
 
+@pytest.mark.realtime  # its real-time factor is asserted
 def test_bench_enhance_runs_on_a_folder_of_clean_speech(tmp_path):
     pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the benchmark's metrics and peers")
     pytest.importorskip("pyrnnoise")
