@@ -343,9 +343,7 @@ def _root(value: str) -> Path:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.pipeline.datasets") -> int:
-    ap = argparse.ArgumentParser(
-        prog=prog, description=__doc__.split("\n")[0] if __doc__ else None
-    )
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0] if __doc__ else None)
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
     f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")

@@ -26,7 +26,7 @@ import hashlib
 import json
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -216,7 +216,9 @@ def _like(like: Any, value: Any, what: str) -> None:
             not isinstance(value, (numbers.Real, np.bool_))
             or isinstance(value, (float, np.floating))
             and not float(value).is_integer()
-            or not INT64[0] <= value <= INT64[1]  # a whole 1e300: "int too large to convert" at a later chunk
+            or not INT64[0]
+            <= int(cast(Any, value))
+            <= INT64[1]  # a whole 1e300: "int too large to convert" at a later chunk
         ):
             raise ValueError(f"{what} must be a whole number (in int64's range), got {_short(value)}")
     elif isinstance(like, numbers.Real) and value is not None and not isinstance(value, numbers.Real):

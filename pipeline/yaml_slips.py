@@ -35,7 +35,9 @@ def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
         first = next((n for n in range(stop.line) if text(n).strip() and not text(n).lstrip().startswith("#")), None)
         indent = len(text(first)) - len(text(first).lstrip(" ")) if first is not None else 0
         key = re.match(r"\s*([\w-]+)\s*:", text(first) if first is not None else "")
-        if indent and key:  # (was said at the next key's line, the one written right, with 'fix the YAML syntax')
+        if (
+            first is not None and indent and key
+        ):  # (was said at the next key's line, written right: 'fix the YAML syntax')
             key = key[1]
             said = f"the file's first key '{key}' is indented ({indent} spaces): YAML ends the graph at line {stop.line + 1}"
             fix = f"remove the indent of line {first + 1}: top-level keys (name, nodes, edges) start at column 1"

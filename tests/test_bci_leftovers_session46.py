@@ -181,7 +181,9 @@ def test_an_enhancer_state_is_refused_by_the_same_weights_with_another_mask_floo
     nodes["shipped"].process({"in": Chunk(x, 0.0)})
     state = nodes["shipped"].state_dict()
     assert state["weights"] == nodes["floor"].state_dict()["weights"]  # equal weights
-    with pytest.raises(ValueError, match=r"enhancer state was saved with the same weights but another checkpoint config"):
+    with pytest.raises(
+        ValueError, match=r"enhancer state was saved with the same weights but another checkpoint config"
+    ):
         nodes["floor"].load_state_dict(state)
     assert nodes["floor"].state_dict()["n_in"] == 0  # nothing taken
     nodes["same"].load_state_dict(state)  # an unedited copy: taken
