@@ -26,7 +26,8 @@ builds a new state from it, with an error that names the field on any mismatch:
   was taken and failed at a later chunk inside numpy ("index 600 is out of bounds", "strides is incompatible");
 * `field(metadata=finite())` arrays (a filter's memory, which the NaN policy keeps clean) hold no NaN or inf, nor
   does any array of a node of nan_policy zero: a NaN zi was taken, and the filter's next outputs were zeroed as an
-  `overflow`; a NaN in a sliding_window's held samples came out in its frames, which `zero` promises never;
+  `overflow`; a NaN in a sliding_window's held samples came out in its frames, which `zero` promises never (but
+  `field(metadata=may_overflow())` arrays, sums that a finite input can overflow: running_zscore's);
 * an int field holds an int64 (a whole 1e300 was taken, and failed at a later chunk: "int too large to convert").
 """
 
@@ -102,6 +103,13 @@ def finite() -> dict[str, Any]:
     return {"finite": True}
 
 
+def may_overflow() -> dict[str, Any]:
+    """Field metadata, `field(metadata=may_overflow())`: an array of sums that a finite input can overflow (a 1e200
+    sample's square), so a state the node saved itself may hold inf or NaN there: not checked finite, even under
+    nan_policy zero (`clean`)."""
+    return {"finite": False}
+
+
 def _free_len(like: np.ndarray, value: np.ndarray) -> int:
     free = [i for i, w in enumerate(like.shape) if w == 0]
     return int(value.shape[free[0]]) if free else int(value.shape[0])
@@ -118,7 +126,7 @@ def _check_together(template: Any, values: dict[str, Any], owner: str, clean: bo
             raise ValueError(
                 f"{owner} state '{f.name}' is {v}, it counts samples: it cannot be below {f.metadata['min']}"
             )
-        finite_here = "finite" in f.metadata or clean and isinstance(v, np.ndarray)
+        finite_here = f.metadata.get("finite", clean and isinstance(v, np.ndarray))
         if finite_here and v.dtype.kind in "fc" and not np.isfinite(v).all():
             raise ValueError(
                 f"{owner} state '{f.name}' holds {np.count_nonzero(~np.isfinite(v))} NaN or infinite values; the node "

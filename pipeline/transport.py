@@ -246,7 +246,16 @@ class EdgeSender(_Endpoint):
         if not self._handshakes():
             return None
         refused = self.refusals
-        return next((c for c, n in refused.items() if n >= NO_DETAIL_REFUSALS or c not in _NO_DETAIL.values()), None)
+        # a handshake closed without a word is a refusal only for a CURVE sender (a CURVE receiver tells a plain one
+        # it wants CURVE): to a plain sender it is a tunnel (ssh -L, docker-proxy) whose far end is not up yet
+        return next(
+            (
+                c
+                for c, n in refused.items()
+                if c not in _NO_DETAIL.values() or (c == _NO_DETAIL[True] and n >= NO_DETAIL_REFUSALS)
+            ),
+            None,
+        )
 
     def reconnect(self, endpoint: str) -> None:
         """Connect to `endpoint` instead (its receiver was restarted elsewhere); frames queued for the old

@@ -50,7 +50,7 @@ def _nan(a):
 
 # (node, params, key): an array the node keeps finite. Each was loaded: a filter's NaN memory zeroed its next outputs
 # as an `overflow`; a NaN in a framer's or fir's held samples came out in the frames (NaN under nan_policy zero); a
-# running_zscore's NaN sums gave finite, wrong z-scores
+# running_zscore's NaN block gave finite, wrong z-scores (its sums may overflow in a state it saves itself: not checked)
 FINITE = [
     ("highpass", {"freq": 1.0}, "zi"),
     ("notch", {"freq": 50.0}, "zi"),
@@ -58,7 +58,7 @@ FINITE = [
     ("fir", {"h_freq": 30.0}, "hist"),
     ("resample", {"rate": 100.0}, "hist"),
     ("running_zscore", {"window": 0.5}, "ref"),
-    ("running_zscore", {"window": 0.5}, "carry"),
+    ("running_zscore", {"window": 0.5}, "block"),
     ("sliding_window", {"size": 25, "hop": 10}, "buf"),
     ("stft", {"n_fft": 32, "hop": 8}, "buf"),
     ("bandpower", {"window": 0.5, "hop": 0.1}, "buf"),

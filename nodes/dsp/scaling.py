@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
-from wavegraph.pipeline.state import at_most, count, finite
+from wavegraph.pipeline.state import at_most, count, finite, may_overflow
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
@@ -55,10 +55,12 @@ class RunningZScore(SignalNode[ZScoreParams]):
         # sample for block 0); (signals, 0) before the first sample
         ref: np.ndarray = field(metadata={**at_most(1), **finite()})
         block: np.ndarray = field(metadata=finite())  # (signals, < window) the current block's samples so far, - ref
-        carry: np.ndarray = field(metadata=finite())  # (2, signals) sums of `block` and of its squares, so far
+        # (2, signals) sums of `block` and of its squares, so far: may hold inf or NaN in a state the node saved itself
+        # (a finite 1e200 sample's square overflows; the windows after it recover), so not checked finite at load
+        carry: np.ndarray = field(metadata=may_overflow())
         # (2, signals, window + 1) sums of the previous block's samples from each position (and squares); the last
         # column 0; all 0 before the first block completes (the expanding window)
-        suffix: np.ndarray = field(metadata=finite())
+        suffix: np.ndarray = field(metadata=may_overflow())
         n: int = count()  # samples received
 
     def setup(self, spec):

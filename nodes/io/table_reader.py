@@ -8,7 +8,7 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          lowpass of -1 in a spec edited by hand, are refused naming them); `t0` (the first sample's time, written
          since 2026-12-01) starts the chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
          every chunk; kept after a gap, or with chunk_log: true) gives each chunk's time and flags the chunk after a
-         gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member; its CRC-32 checked at configure, in one pass over it: a changed byte was replayed unsaid).
+         gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member; its CRC-32 checked at configure, in one pass over it, when it is at most 1 GiB: a changed byte was replayed unsaid; a larger one is mapped unchecked, as a pass would read all of it at each configure).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
          them, else the steps' own; times written to fewer digits (256 Hz to the ms: a median step 1.5 % or more off)
@@ -103,6 +103,10 @@ def nice_rate(rate: float) -> float:
     return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
 
 
+# The data member's CRC-32 is checked at configure up to this size: one pass over it, at each configure (a validate,
+# the run's parent and its worker). A larger member is mapped unchecked: a 20 GB recording was read whole twice
+# before its first chunk (about 0.5 s a GiB from the page cache; a disk's speed, and the page cache filled, beyond).
+CRC_CHECK_BYTES = 1 << 30
 WRONG_RATE = 0.015  # stamps this far off the rate: a wrong rate, not a clock's drift (stamp_drift.py)
 _TIME_COLUMNS = ("time", "times", "timestamp", "timestamps", "time_s", "time (s)", "seconds", "lsl_timestamp")
 
@@ -265,7 +269,10 @@ def _stored_array(path: Path, member: str) -> np.ndarray:
         local = raw.read(30)
         name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
     start = info.header_offset + 30 + name_len + extra_len
-    if not _crc_matches(path, start, info.compress_size, info.CRC):  # (a flipped byte was replayed unsaid)
+    if info.compress_size > CRC_CHECK_BYTES:  # (read lazily, as before the check: said, not checked)
+        said = "file_source: %s: its %s (%d bytes) is not checked against its CRC-32 (a pass over all of it each time)"
+        _log.info(said, path, member, info.compress_size)
+    elif not _crc_matches(path, start, info.compress_size, info.CRC):  # (a flipped byte was replayed unsaid)
         raise SpecError(
             f"file_source: {path} is damaged: the bytes of its {member} are not those written (their CRC-32 differs "
             "from the one the zip archive stores for them: a disk, copy or transfer error changed samples, or where "

@@ -69,7 +69,14 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
 from .enhancer_level import InputGain, RunOffset, loudest_dbfs, suggested_input_gain
-from .weights_fingerprint import CHECKPOINT_KEY, WEIGHTS_KEY, check_weights, config_fingerprint, node_fingerprint
+from .weights_fingerprint import (
+    CHECKPOINT_KEY,
+    WEIGHTS_KEY,
+    check_weights,
+    config_fingerprint,
+    node_fingerprint,
+    output_config,
+)
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -314,7 +321,9 @@ class EnhancerNode(Node[EnhancerParams]):
             "n_in": self.n_in,
             "gain": self.gain.state_dict(),
             WEIGHTS_KEY: node_fingerprint(self, self.model),  # a state of other weights is refused at load
-            CHECKPOINT_KEY: config_fingerprint(self.model.cfg.to_dict()),  # or of another mask floor, compression...
+            CHECKPOINT_KEY: config_fingerprint(
+                output_config(self.model.cfg)
+            ),  # or of another mask floor, compression...
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -334,7 +343,7 @@ class EnhancerNode(Node[EnhancerParams]):
             finite_state(np.asarray(state["model"][k]), f"enhancer state 'model.{k}'")  # NaN: every output NaN
         p = self.params  # (after the shapes: a state of another config is said as such)
         where = f"random_init seed {p.seed}" if p.random_init else p.checkpoint or shipped_checkpoint()
-        check_weights(state, self, self.model, "enhancer", where, config=self.model.cfg.to_dict())
+        check_weights(state, self, self.model, "enhancer", where, config=output_config(self.model.cfg))
         pending, held, nan_pending = self._saved_buffers(state)
         self.gain.load_state_dict(state.get("gain"))  # (checked whole before it takes anything, as the rest here)
         self.state = {

@@ -73,7 +73,14 @@ from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 from .ssvep_trials import TrialDecisions
-from .weights_fingerprint import CHECKPOINT_KEY, WEIGHTS_KEY, check_weights, config_fingerprint, node_fingerprint
+from .weights_fingerprint import (
+    CHECKPOINT_KEY,
+    WEIGHTS_KEY,
+    check_weights,
+    config_fingerprint,
+    node_fingerprint,
+    output_config,
+)
 
 
 def _freq_label(f: float) -> str:
@@ -100,7 +107,7 @@ class _SSVEPBase(Node[P]):
 
     def _output_cfg(self) -> dict:
         """The DNN checkpoint's config but its training-only values (dropouts, the training windows' delay)."""
-        return {k: v for k, v in self.model.cfg.to_dict().items() if k not in ("p1", "p2", "delay")}
+        return output_config(self.model.cfg, leave_out=("p1", "p2", "delay"))
 
     def _check_weights(self, state: dict) -> None:
         """DNN: ValueError for a state saved with another checkpoint of the same shapes (weights_fingerprint.py)."""

@@ -23,6 +23,7 @@ model nodes is as before); a state with the weights' fingerprint but not the con
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ __all__ = [
     "check_weights",
     "config_fingerprint",
     "node_fingerprint",
+    "output_config",
     "weights_fingerprint",
 ]
 
@@ -68,6 +70,21 @@ def _numbers_as_floats(value: Any) -> Any:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def output_config(cfg: Any, leave_out: tuple[str, ...] = ()) -> dict:
+    """The fields of a model's config dataclass that differ from their defaults, but `leave_out` (training-only
+    values): what the config print covers, so that a field added by a later version, at a default that keeps the
+    old behaviour, leaves the print of every earlier checkpoint (and the states saved with it) as it was."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in leave_out:
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if default is dataclasses.MISSING or _numbers_as_floats(value) != _numbers_as_floats(default):
+            out[f.name] = value
+    return out
 
 
 def config_fingerprint(config: dict) -> str:
