@@ -27,8 +27,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.ge
 # /tmp/ray and its current cluster; chromium) or run at real-time pace against a clock or deadline (JACK's dummy
 # device, LSL outlets, the signals to five runs at once that must each end within 5 s). Beside a CPU-bound worker they
 # miss their deadlines, so `make test` never runs them under xdist (a plain `pytest -n 2` would: use `-m "not realtime"`).
-# A file not listed here marks its own such tests with @pytest.mark.realtime (tests/test_batch.py's Ray engine beside
-# its local-engine tests, tests/test_runtime_multiprocess.py's timed stops): the rest of it runs in the parallel pass.
+# A file not listed here may mark its own such tests with @pytest.mark.realtime; the files below also mark the tests
+# that need it, but stay listed whole: moved to the parallel pass, their worker processes (batch pools, multi-process
+# runs) took the other xdist worker's cores and the suite was no faster (session 46).
 REALTIME_PREFIXES = ("test_live_", "test_lsl_", "test_multihost_ray", "test_monitor_")
 REALTIME_FILES = {
     # LSL outlets or inlets on loopback, JACK servers (tests/test_live_audio.py's `jack` fixture)
@@ -36,6 +37,7 @@ REALTIME_FILES = {
     "test_bench_commands",
     "test_cli_leftovers_session20",
     "test_docs_walk_session31",
+    "test_inputs_attack4",
     "test_inputs_attack9",
     "test_inputs_attack_session25",
     "test_leftovers2_session25",
@@ -47,11 +49,15 @@ REALTIME_FILES = {
     "test_replay_files_session22",
     "test_review_session23",
     "test_runtime_leftovers_session20",
+    "test_speech_graphs",
     "test_validate_offline",
     # Ray clusters on 127.0.0.1 (and `ray start`), or an address checked against them
+    "test_batch",
     "test_docs_walkthrough_session29",
+    "test_ray_address_session30",
     # many worker processes at once, with an upper bound on how long each takes to end
     "test_runtime_signals",
+    "test_runtime_multiprocess",
 }
 
 
