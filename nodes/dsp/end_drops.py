@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 
-from .gap_drops import marker_text
+from .gap_drops import marker_text, node_name
 
 _log = logging.getLogger("wavegraph.markers")
 SHOWN = 5  # markers named; the rest counted
@@ -29,10 +29,9 @@ def say_after_end(node, counter: str, what: str, markers, labels, end: float, wi
         if math.isfinite(end)
         else "no timed signal sample came for"
     )
-    name = node.type_name or ("epochs" if what == "epoch" else "ssvep_trial_decoder")
     _log.warning(
         "%s: %s the %s window (%s) of %d marker%s: %s%s; no %s, counted %s. The recording or "
         "session ended first (mne.Epochs drops such epochs too: TOO_SHORT)",
-        f"{name} {node.node_id!r}" if node.node_id else name, ended, what, window, len(markers),
+        node_name(node, what), ended, what, window, len(markers),
         "" if len(markers) == 1 else "s", named, more, "decision" if what == "trial" else what, counter,
     )  # fmt: skip

@@ -25,6 +25,12 @@ def gap_times(breaks, time, start: int, lo: int, hi: int, at: float | None = Non
     return None
 
 
+def node_name(node, what: str) -> str:
+    """The node as a message names it: its type (epochs or ssvep_trial_decoder, by the `what` it cuts) and its id."""
+    name = node.type_name or ("epochs" if what == "epoch" else "ssvep_trial_decoder")
+    return f"{name} {node.node_id!r}" if node.node_id else name
+
+
 def marker_text(code: float, labels) -> str:
     """A marker in words: its label and code ("'left' (code 1)"), its code alone, or '?' (none kept)."""
     label = labels.get(int(code)) if math.isfinite(code) and code == int(code) else None
@@ -35,11 +41,10 @@ def say_gap_drop(node, counter: str, what: str, onset: float, code: float, label
     """Count `counter` and say (WARNING) the trial of the marker (onset, code) dropped at the gap (before, after)."""
     node.count(counter)
     marker = marker_text(code, labels)
-    name = node.type_name or ("epochs" if what == "epoch" else "ssvep_trial_decoder")
     said = f" (no samples between {gap[0]:.3f} s and {gap[1]:.3f} s)" if gap else ""
     _log.warning(
         "%s: the %s of marker %s at %.3f s spans a gap in the signal%s: no %s, counted %s. The signal's source lost "
         "samples there (a dropped link, an amplifier's restart, a recording's gap)",
-        f"{name} {node.node_id!r}" if node.node_id else name, what, marker, onset, said,
+        node_name(node, what), what, marker, onset, said,
         "decision" if what == "trial" else what, counter,
     )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from .gap_drops import marker_text
+from .gap_drops import marker_text, node_name
 
 _log = logging.getLogger("wavegraph.markers")
 
@@ -33,11 +33,10 @@ class SameSample:
         if last is None or last[0] != sample or self.said:
             return
         self.said = True
-        name = node.type_name or ("epochs" if what == "epoch" else "ssvep_trial_decoder")
         _log.warning(
             "%s: markers %s at %.3f s and %s at %.3f s fall in one sample: each gets its own %s, on the same "
             "samples (said once). mne.Epochs refuses this by default (event_repeated='error'; 'drop' keeps the "
             "first, 'merge' makes one event); drop or merge such markers upstream if each stimulus must count once",
-            f"{name} {node.node_id!r}" if node.node_id else name, marker_text(last[2], labels), last[1],
+            node_name(node, what), marker_text(last[2], labels), last[1],
             marker_text(code, labels), onset, "decision" if what == "trial" else what,
         )  # fmt: skip

@@ -321,9 +321,8 @@ class EnhancerNode(Node[EnhancerParams]):
             "n_in": self.n_in,
             "gain": self.gain.state_dict(),
             WEIGHTS_KEY: node_fingerprint(self, self.model),  # a state of other weights is refused at load
-            CHECKPOINT_KEY: config_fingerprint(
-                output_config(self.model.cfg)
-            ),  # or of another mask floor, compression...
+            # and a state of the same weights with another mask floor, compression... in the checkpoint's config
+            CHECKPOINT_KEY: config_fingerprint(output_config(self.model.cfg)),
         }
 
     def load_state_dict(self, state: dict) -> None:
